@@ -1,0 +1,49 @@
+/// Where Baton may send a browser: a registered `redirect_uri`, matched byte for
+/// byte, or a local path. Nothing else ever reaches a `Location` header.
+public enum Redirects {
+    /// The path a `return_to` or `continue` parameter names, if it is a plain local
+    /// path on this host; `nil` for anything a browser could read as another origin or
+    /// that could split a header: `//x`, `/\x`, a scheme, a control character,
+    /// encoded slashes or backslashes at the start, anything but printable ASCII.
+    public static func localPath(_ raw: String?) -> String? {
+        guard let raw, let first = raw.utf8.first, first == UInt8(ascii: "/"), raw.utf8.count <= 2048 else { return nil }
+        // Printable ASCII only: no CR, LF, tab, NUL, space, DEL or non-ASCII that a
+        // browser might normalise into something else.
+        guard raw.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
+        // Browsers treat `\` as `/` in URLs: `/\evil.example` is protocol-relative.
+        guard !raw.contains("\\") else { return nil }
+        let bytes = Array(raw.utf8)
+        if bytes.count > 1, bytes[1] == UInt8(ascii: "/") { return nil }
+        // Decode once and check again, so `/%2F%2Fevil` or `/%5Cevil` cannot become an
+        // authority after some proxy decodes it.
+        let decoded = raw.removingPercentEncoding ?? ""
+        guard decoded.hasPrefix("/"), !decoded.hasPrefix("//"), !decoded.contains("\\"),
+            decoded.unicodeScalars.allSatisfy({ $0.value > 0x1f && $0.value != 0x7f })
+        else { return nil }
+        return raw
+    }
+
+    /// The local path, or `/` when `raw` is not one.
+    public static func localPathOrRoot(_ raw: String?) -> String {
+        localPath(raw) ?? "/"
+    }
+
+    /// `state` as PROTOCOL.md allows it: 16 to 256 characters of `A-Za-z0-9-_`.
+    public static func isValidState(_ state: String) -> Bool {
+        (16...256).contains(state.utf8.count) && Base64URL.isAlphabet(state)
+    }
+
+    /// Appends `name=value` to a registered redirect URI, with `?` or `&` as needed.
+    public static func appending(_ name: String, _ value: String, to uri: String) -> String {
+        let separator = uri.contains("?") ? "&" : "?"
+        return uri + separator + name + "=" + (value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")
+    }
+}
+
+import Foundation
+
+extension CharacterSet {
+    /// Unreserved characters (RFC 3986 §2.3): safe as a query value anywhere.
+    public static let urlQueryValueAllowed = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// The login host's sessions: checking a password, starting a session under a fresh
+/// secret, finding it again from the cookie, and ending it.
+public struct LoginService: Sendable {
+    /// How long a login session lives.
+    public struct Timeouts: Sendable, Equatable {
+        /// From sign-in, whatever happens.
+        public var absolute: TimeInterval
+        /// Without a request.
+        public var idle: TimeInterval
+
+        /// Timeouts, 12 hours absolute and 2 hours idle by default.
+        public init(absolute: TimeInterval = 12 * 3600, idle: TimeInterval = 2 * 3600) {
+            self.absolute = absolute
+            self.idle = idle
+        }
+    }
+
+    public let store: any LoginHostStore
+    public let hasher: PasswordHasher
+    public let clock: any BatonClock
+    public let timeouts: Timeouts
+
+    /// A service over `store`.
+    public init(store: any LoginHostStore, hasher: PasswordHasher, clock: any BatonClock, timeouts: Timeouts = Timeouts()) {
+        self.store = store
+        self.hasher = hasher
+        self.clock = clock
+        self.timeouts = timeouts
+    }
+
+    /// The user whose password this is, or nil; an unknown username costs the same time.
+    public func authenticate(username: String, password: String) async throws -> User? {
+        guard username.utf8.count <= 256, password.utf8.count <= 1024,
+            let user = try await store.user(username: username)
+        else {
+            _ = await hasher.verifyDecoy(password)
+            return nil
+        }
+        return await hasher.verify(password, hash: user.passwordHash) ? user : nil
+    }
+
+    /// Starts a new session for `user` under a new random secret (never an id the
+    /// browser brought along: no session fixation). Returns the cookie value.
+    public func startSession(for user: User, userAgent: String) async throws -> (cookie: String, session: LoginSession) {
+        let secret = Secrets.random(bytes: 32)
+        let now = clock.now()
+        let session = LoginSession(
+            sid: Secrets.random(bytes: 18), secretHash: Secrets.hash(secret), userID: user.id,
+            authTime: now, lastSeen: now, expiresAt: now.addingTimeInterval(timeouts.absolute),
+            userAgent: String(userAgent.prefix(200)))
+        try await store.insertLoginSession(session)
+        return (secret, session)
+    }
+
+    /// The live session this cookie names, touched; nil for no cookie, an unknown
+    /// cookie, or a session past its absolute or idle timeout (which is then ended).
+    public func session(cookie: String?) async throws -> LoginSession? {
+        guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 256 else { return nil }
+        guard let session = try await store.loginSession(secretHash: Secrets.hash(cookie)) else { return nil }
+        return try await live(session)
+    }
+
+    /// The live session with public handle `sid`, or nil.
+    public func session(sid: String) async throws -> LoginSession? {
+        guard sid.utf8.count <= 128, let session = try await store.loginSession(sid: sid) else { return nil }
+        return try await live(session, touch: false)
+    }
+
+    /// Ends the session with handle `sid`.
+    public func endSession(sid: String) async throws {
+        try await store.endLoginSession(sid: sid)
+    }
+
+    private func live(_ session: LoginSession, touch: Bool = true) async throws -> LoginSession? {
+        let now = clock.now()
+        guard now < session.expiresAt, now.timeIntervalSince(session.lastSeen) < timeouts.idle else {
+            try await store.endLoginSession(sid: session.sid)
+            return nil
+        }
+        guard touch else { return session }
+        var touched = session
+        // Sliding idle expiry, written at most once a minute to spare the store.
+        if now.timeIntervalSince(session.lastSeen) >= 60 {
+            try await store.touchLoginSession(sid: session.sid, at: now)
+            touched.lastSeen = now
+        }
+        return touched
+    }
+}

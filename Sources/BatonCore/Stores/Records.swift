@@ -1,0 +1,143 @@
+import Foundation
+
+/// A person who can sign in on the login host.
+public struct User: Sendable, Equatable {
+    /// The stable subject id (`sub`), never the username.
+    public var id: String
+    public var username: String
+    public var displayName: String
+    /// A bcrypt hash; the password itself is never stored.
+    public var passwordHash: String
+    public var createdAt: Date
+
+    /// A user record.
+    public init(id: String, username: String, displayName: String, passwordHash: String, createdAt: Date) {
+        self.id = id
+        self.username = username
+        self.displayName = displayName
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+    }
+}
+
+/// A session on the login host. The cookie carries a secret whose hash is
+/// ``secretHash``; ``sid`` is a separate public handle that travels in tokens and
+/// cannot act on the login host by itself.
+public struct LoginSession: Sendable, Equatable {
+    public var sid: String
+    public var secretHash: String
+    public var userID: String
+    public var authTime: Date
+    public var lastSeen: Date
+    public var expiresAt: Date
+    public var userAgent: String
+
+    /// A login session record.
+    public init(sid: String, secretHash: String, userID: String, authTime: Date, lastSeen: Date, expiresAt: Date, userAgent: String) {
+        self.sid = sid
+        self.secretHash = secretHash
+        self.userID = userID
+        self.authTime = authTime
+        self.lastSeen = lastSeen
+        self.expiresAt = expiresAt
+        self.userAgent = userAgent
+    }
+}
+
+/// A sign-in a relying party started: the hash of its `state`, and where to go after.
+public struct PendingSignIn: Sendable, Equatable {
+    public var stateHash: String
+    public var clientID: String
+    public var returnTo: String
+    public var startedAt: Date
+    public var expiresAt: Date
+
+    /// A pending sign-in record.
+    public init(stateHash: String, clientID: String, returnTo: String, startedAt: Date, expiresAt: Date) {
+        self.stateHash = stateHash
+        self.clientID = clientID
+        self.returnTo = returnTo
+        self.startedAt = startedAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// A session on a relying party, created by redeeming one handoff token.
+public struct RPSession: Sendable, Equatable {
+    /// SHA-256 of the cookie's secret: the store never holds the secret.
+    public var idHash: String
+    public var clientID: String
+    /// The login session it came from, for back-channel logout and revalidation.
+    public var loginSID: String
+    /// The jti whose redemption created it: a reload of the same callback in the same
+    /// browser continues instead of failing (PROTOCOL.md step 3).
+    public var createdByJTI: String
+    public var returnTo: String
+    public var subject: String
+    public var username: String
+    public var displayName: String
+    public var createdAt: Date
+    public var expiresAt: Date
+    /// The hops of the handoff that created it, for the dashboard's timeline.
+    public var timeline: HandoffTimeline
+
+    /// An RP session record.
+    public init(
+        idHash: String, clientID: String, loginSID: String, createdByJTI: String, returnTo: String,
+        subject: String, username: String, displayName: String, createdAt: Date, expiresAt: Date,
+        timeline: HandoffTimeline
+    ) {
+        self.idHash = idHash
+        self.clientID = clientID
+        self.loginSID = loginSID
+        self.createdByJTI = createdByJTI
+        self.returnTo = returnTo
+        self.subject = subject
+        self.username = username
+        self.displayName = displayName
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.timeline = timeline
+    }
+}
+
+/// Milliseconds of each hop of one handoff, measured on the relying party.
+public struct HandoffTimeline: Sendable, Equatable, Codable {
+    /// When `/sso/start` ran, in milliseconds since 1970.
+    public var startedAtMs: Int64
+    /// When the callback arrived.
+    public var callbackAtMs: Int64
+    /// The token's `iat` and `exp`, in seconds.
+    public var iat: Int64
+    public var exp: Int64
+    /// A prefix of the burned jti: enough to recognise it, useless to replay.
+    public var jtiPrefix: String
+    public var verifyMs: Double
+    public var burnMs: Double
+    public var backChannelMs: Double
+    public var finishedAtMs: Int64
+
+    /// A timeline record.
+    public init(
+        startedAtMs: Int64, callbackAtMs: Int64, iat: Int64, exp: Int64, jtiPrefix: String,
+        verifyMs: Double, burnMs: Double, backChannelMs: Double, finishedAtMs: Int64
+    ) {
+        self.startedAtMs = startedAtMs
+        self.callbackAtMs = callbackAtMs
+        self.iat = iat
+        self.exp = exp
+        self.jtiPrefix = jtiPrefix
+        self.verifyMs = verifyMs
+        self.burnMs = burnMs
+        self.backChannelMs = backChannelMs
+        self.finishedAtMs = finishedAtMs
+    }
+}
+
+/// What burning a jti found.
+public enum BurnOutcome: Sendable, Equatable {
+    /// This call burned it: the first and only redemption.
+    case burned
+    /// It was burned before: a replay, or a reload.
+    case alreadyUsed
+}

@@ -1,0 +1,100 @@
+import Foundation
+import JWTKit
+
+/// Verifies a handoff token for one relying party, steps 1 and 2 of "Redeeming a
+/// token" in PROTOCOL.md, failing closed: every failure is exactly one `BatonError`.
+public struct HandoffVerifier: Sendable {
+    /// At most two seconds of clock skew are forgiven (PROTOCOL.md).
+    public static let maximumLeeway: Int64 = 2
+    /// No handoff token may live longer than a minute.
+    public static let lifetimeCap: Int64 = 60
+
+    public let issuer: String
+    public let audience: String
+    public let keys: TrustedKeySet
+    public let clock: any BatonClock
+    public let leeway: Int64
+    public let maximumLifetime: Int64
+    public let expectedType: TokenType
+
+    /// A verifier for tokens from `issuer` to `audience`.
+    public init(
+        issuer: String,
+        audience: String,
+        keys: TrustedKeySet,
+        clock: any BatonClock,
+        leeway: Int64 = 2,
+        maximumLifetime: Int64 = 60,
+        expectedType: TokenType = .handoff
+    ) {
+        self.issuer = issuer
+        self.audience = audience
+        self.keys = keys
+        self.clock = clock
+        self.leeway = min(max(leeway, 0), Self.maximumLeeway)
+        self.maximumLifetime = min(max(maximumLifetime, 1), Self.lifetimeCap)
+        self.expectedType = expectedType
+    }
+
+    /// The verified claims, or the one refusal that applies.
+    public func verify(_ token: String) async throws(BatonError) -> HandoffClaims {
+        let jws = try CompactJWS(parsing: token)
+        // The algorithm is pinned by configuration: `none`, `HS*` and anything else
+        // are refused before a key is even looked at (RFC 8725 §3.1).
+        guard jws.alg == SigningAlgorithm.eddsa.rawValue else { throw .tokenUnsupportedAlg }
+        guard jws.typ == expectedType.rawValue else { throw .tokenWrongType }
+        let claims = try HandoffClaims(strict: jws.claims)
+        guard let kid = jws.kid, !kid.isEmpty, kid.utf8.count <= 128, await keys.contains(kid: kid) else {
+            throw .tokenUnknownKey
+        }
+        // Ed25519 signatures are 64 bytes with S < L (RFC 8032 §5.1.7): refuse the
+        // malleable S + L form before the library sees it.
+        guard jws.signature.count == 64, Ed25519.isCanonicalScalar(jws.signature[32...]) else {
+            throw .tokenInvalidSignature
+        }
+        do {
+            _ = try await keys.verify(token, as: HandoffClaims.self)
+        } catch {
+            throw .tokenInvalidSignature
+        }
+        try check(claims)
+        return claims
+    }
+
+    private func check(_ claims: HandoffClaims) throws(BatonError) {
+        guard Secrets.constantTimeEquals(claims.iss, issuer) else { throw .tokenWrongIssuer }
+        guard Secrets.constantTimeEquals(claims.aud, audience) else { throw .tokenWrongAudience }
+        let lifetime = claims.exp - claims.iat
+        // exp at or before iat is no lifetime at all: a token that was never valid.
+        guard lifetime > 0 else { throw .tokenMalformed }
+        guard lifetime <= maximumLifetime else { throw .tokenLifetimeTooLong }
+        let now = clock.now().unixSeconds
+        if claims.iat > now + leeway { throw .tokenNotYetValid }
+        if let nbf = claims.nbf, nbf > now + leeway { throw .tokenNotYetValid }
+        guard now <= claims.exp + leeway else { throw .tokenExpired }
+    }
+}
+
+/// The signature algorithms Baton can be configured with.
+public enum SigningAlgorithm: String, Sendable, Codable {
+    case eddsa = "EdDSA"
+}
+
+enum Ed25519 {
+    /// L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+    static let order: [UInt8] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ]
+
+    /// True when the little-endian scalar is below the group order.
+    static func isCanonicalScalar(_ s: ArraySlice<UInt8>) -> Bool {
+        let bytes = Array(s)
+        guard bytes.count == 32 else { return false }
+        for index in stride(from: 31, through: 0, by: -1) {
+            if bytes[index] < order[index] { return true }
+            if bytes[index] > order[index] { return false }
+        }
+        return false
+    }
+}

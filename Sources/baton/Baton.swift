@@ -1,0 +1,2 @@
+import ArgumentParser
+@main struct Baton: AsyncParsableCommand { func run() async throws {} }
