@@ -1,0 +1,66 @@
+import GRDB
+
+extension SQLiteStore {
+    /// The schema, one named step at a time. Steps are never edited once released:
+    /// a change is a new step.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: users, sessions, used tokens") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        username TEXT NOT NULL UNIQUE,
+                        display_name TEXT NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE login_sessions (
+                        sid TEXT PRIMARY KEY NOT NULL,
+                        secret_hash TEXT NOT NULL UNIQUE,
+                        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        auth_time REAL NOT NULL,
+                        last_seen REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        user_agent TEXT NOT NULL
+                    );
+                    CREATE INDEX login_sessions_user ON login_sessions(user_id);
+                    CREATE TABLE session_lookups (
+                        sid TEXT NOT NULL REFERENCES login_sessions(sid) ON DELETE CASCADE,
+                        client_id TEXT NOT NULL,
+                        looked_up_at REAL NOT NULL,
+                        PRIMARY KEY (sid, client_id)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE used_tokens (
+                        issuer TEXT NOT NULL,
+                        jti TEXT NOT NULL,
+                        until REAL NOT NULL,
+                        PRIMARY KEY (issuer, jti)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX used_tokens_until ON used_tokens(until);
+                    CREATE TABLE pending_sign_ins (
+                        state_hash TEXT PRIMARY KEY NOT NULL,
+                        client_id TEXT NOT NULL,
+                        return_to TEXT NOT NULL,
+                        started_at REAL NOT NULL,
+                        expires_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE rp_sessions (
+                        id_hash TEXT PRIMARY KEY NOT NULL,
+                        client_id TEXT NOT NULL,
+                        login_sid TEXT NOT NULL,
+                        created_by_jti TEXT NOT NULL,
+                        return_to TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        username TEXT NOT NULL,
+                        display_name TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        timeline TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX rp_sessions_login ON rp_sessions(client_id, login_sid);
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,97 @@
+import BatonCore
+import Foundation
+import GRDB
+
+extension SQLiteStore: PendingSignInStore {
+    public func insertPendingSignIn(_ pending: PendingSignIn) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO pending_sign_ins (state_hash, client_id, return_to, started_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    pending.stateHash, pending.clientID, pending.returnTo, pending.startedAt.sqliteSeconds,
+                    pending.expiresAt.sqliteSeconds,
+                ])
+        }
+    }
+
+    public func takePendingSignIn(stateHash: String, now: Date) async throws -> PendingSignIn? {
+        try await write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM pending_sign_ins WHERE state_hash = ?", arguments: [stateHash])
+            else { return nil }
+            try db.execute(sql: "DELETE FROM pending_sign_ins WHERE state_hash = ?", arguments: [stateHash])
+            let pending = PendingSignIn(
+                stateHash: row["state_hash"], clientID: row["client_id"], returnTo: row["return_to"],
+                startedAt: Date(sqliteSeconds: row["started_at"]), expiresAt: Date(sqliteSeconds: row["expires_at"]))
+            return pending.expiresAt > now ? pending : nil
+        }
+    }
+}
+
+extension SQLiteStore: RPSessionStore {
+    public func insertRPSession(_ session: RPSession) async throws {
+        let timeline = String(decoding: try JSONEncoder().encode(session.timeline), as: UTF8.self)
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO rp_sessions (id_hash, client_id, login_sid, created_by_jti, return_to, subject, username,
+                        display_name, created_at, expires_at, timeline)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    session.idHash, session.clientID, session.loginSID, session.createdByJTI, session.returnTo,
+                    session.subject, session.username, session.displayName, session.createdAt.sqliteSeconds,
+                    session.expiresAt.sqliteSeconds, timeline,
+                ])
+        }
+    }
+
+    public func rpSession(idHash: String) async throws -> RPSession? {
+        try await read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rp_sessions WHERE id_hash = ?", arguments: [idHash])
+            else { return nil }
+            let timelineText: String = row["timeline"]
+            guard let timeline = try? JSONDecoder().decode(HandoffTimeline.self, from: Data(timelineText.utf8)) else {
+                throw StoreError("rp_sessions row has an unreadable timeline")
+            }
+            return RPSession(
+                idHash: row["id_hash"], clientID: row["client_id"], loginSID: row["login_sid"],
+                createdByJTI: row["created_by_jti"], returnTo: row["return_to"], subject: row["subject"],
+                username: row["username"], displayName: row["display_name"],
+                createdAt: Date(sqliteSeconds: row["created_at"]), expiresAt: Date(sqliteSeconds: row["expires_at"]),
+                timeline: timeline)
+        }
+    }
+
+    @discardableResult
+    public func deleteRPSession(idHash: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM rp_sessions WHERE id_hash = ?", arguments: [idHash])
+            return db.changesCount == 1
+        }
+    }
+
+    @discardableResult
+    public func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM rp_sessions WHERE login_sid = ? AND client_id = ?", arguments: [loginSID, clientID])
+            return db.changesCount
+        }
+    }
+}
+
+extension SQLiteStore {
+    /// Removes expired used tokens, pending sign-ins and sessions; returns how many rows.
+    @discardableResult
+    public func prune(now: Date) async throws -> Int {
+        try await write { db in
+            var removed = 0
+            for table in ["used_tokens WHERE until", "pending_sign_ins WHERE expires_at", "rp_sessions WHERE expires_at",
+                "login_sessions WHERE expires_at"]
+            {
+                try db.execute(sql: "DELETE FROM \(table) < ?", arguments: [now.sqliteSeconds])
+                removed += db.changesCount
+            }
+            return removed
+        }
+    }
+}

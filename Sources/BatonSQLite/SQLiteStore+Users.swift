@@ -1,0 +1,40 @@
+import BatonCore
+import Foundation
+import GRDB
+
+extension SQLiteStore: UserStore {
+    public func insertUser(_ user: User) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [user.id, user.username, user.displayName, user.passwordHash, user.createdAt.sqliteSeconds])
+        }
+    }
+
+    public func user(username: String) async throws -> User? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [username]).map(User.init(row:))
+        }
+    }
+
+    public func user(id: String) async throws -> User? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(User.init(row:))
+        }
+    }
+
+    public func updatePasswordHash(username: String, passwordHash: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "UPDATE users SET password_hash = ? WHERE username = ?", arguments: [passwordHash, username])
+            return db.changesCount == 1
+        }
+    }
+}
+
+extension User {
+    init(row: Row) {
+        self.init(
+            id: row["id"], username: row["username"], displayName: row["display_name"],
+            passwordHash: row["password_hash"], createdAt: Date(sqliteSeconds: row["created_at"]))
+    }
+}

@@ -1,0 +1,60 @@
+import BatonCore
+import Foundation
+import GRDB
+
+/// Every Baton store in one SQLite file (GRDB `DatabasePool`, WAL). Several processes
+/// may open the same file: that is how dashboard replicas on one machine share their
+/// used-token store.
+public final class SQLiteStore: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public init(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var configuration = Configuration()
+        // Another process (a replica, the CLI) may hold the write lock for a moment.
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // A burned jti must survive a crash or power loss right after the response.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+        // The file holds session hashes and password hashes: owner only.
+        chmod(path, 0o600)
+    }
+
+    /// Runs `PRAGMA integrity_check`; "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    /// Runs a read, mapping every database failure to ``StoreError``.
+    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as DatabaseError {
+            throw StoreError("sqlite read failed: \(error.resultCode)")
+        }
+    }
+
+    /// Runs a write transaction, mapping every database failure to ``StoreError``.
+    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as DatabaseError {
+            throw StoreError("sqlite write failed: \(error.resultCode)")
+        }
+    }
+}
+
+extension Date {
+    var sqliteSeconds: Double { timeIntervalSince1970 }
+    init(sqliteSeconds: Double) { self.init(timeIntervalSince1970: sqliteSeconds) }
+}

@@ -1,0 +1,41 @@
+import Hummingbird
+import Logging
+
+/// One log line per request: method, path **without** its query string (a query
+/// may carry a token), status and time. Hummingbird's own request logger prints the
+/// whole URI, so it is not used.
+public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    /// Logs to `logger`.
+    public init(logger: Logger) { self.logger = logger }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let path = String(request.uri.path.prefix(256))
+        do {
+            let response = try await next(request, context)
+            log(request, path, response.status.code, start)
+            return response
+        } catch let error as any HTTPResponseError {
+            log(request, path, error.status.code, start)
+            throw error
+        } catch {
+            log(request, path, 500, start)
+            throw error
+        }
+    }
+
+    private func log(_ request: Request, _ path: String, _ status: Int, _ start: ContinuousClock.Instant) {
+        let milliseconds = (ContinuousClock.now - start).components
+        let ms = Double(milliseconds.seconds) * 1000 + Double(milliseconds.attoseconds) / 1e15
+        logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue), "path": .string(path), "status": .stringConvertible(status),
+                "ms": .string(String(format: "%.1f", ms)),
+            ])
+    }
+}
+
+import Foundation

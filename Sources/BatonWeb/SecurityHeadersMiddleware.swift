@@ -1,0 +1,52 @@
+import HTTPTypes
+import Hummingbird
+
+/// Adds the headers PROTOCOL.md asks of every response of both hosts, error pages
+/// and 404s included: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`,
+/// `X-Content-Type-Options: nosniff` and a CSP with `frame-ancestors 'none'`.
+public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    let contentSecurityPolicy: String
+    let pages: Pages
+    let site: String
+
+    /// Headers with the given CSP; `pages` renders 404 pages for `site`.
+    public init(contentSecurityPolicy: String, pages: Pages, site: String) {
+        self.contentSecurityPolicy = contentSecurityPolicy
+        self.pages = pages
+        self.site = site
+    }
+
+    /// A CSP that allows no script at all, styles from this origin only, and forms
+    /// posting to this origin plus `formTargets` (Chromium applies `form-action` to the
+    /// redirects that follow a form post, so the login host lists its clients).
+    public static func policy(formTargets: [String] = []) -> String {
+        let forms = (["'self'"] + formTargets).joined(separator: " ")
+        return "default-src 'none'; style-src 'self'; img-src 'self'; form-action \(forms); "
+            + "frame-ancestors 'none'; base-uri 'none'"
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
+            response = pages.problem(
+                error.status, title: "Not found", explanation: "There is no page at this address.", site: site, retryURL: "/")
+        } catch let error as HTTPError where error.status.code < 500 {
+            response = pages.problem(
+                error.status, title: "Bad request", explanation: "The request could not be understood.", site: site, retryURL: "/")
+        }
+        response.headers[.cacheControl] = "no-store"
+        response.headers[.referrerPolicy] = "no-referrer"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.contentSecurityPolicy] = contentSecurityPolicy
+        response.headers[.xFrameOptions] = "DENY"
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
+}
