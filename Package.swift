@@ -72,16 +72,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "baton",
+        .target(
+            name: "BatonServer",
             dependencies: [
                 "BatonCore",
                 "BatonSQLite",
                 "BatonWeb",
                 "BatonLogin",
                 "BatonDashboard",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "baton",
+            dependencies: [
+                "BatonCore",
+                "BatonSQLite",
+                "BatonServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -98,7 +108,8 @@ let package = Package(
         .testTarget(
             name: "BatonHostsTests",
             dependencies: [
-                "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard",
+                "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -106,7 +117,8 @@ let package = Package(
         .testTarget(
             name: "ReplayAttackTests",
             dependencies: [
-                "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard",
+                "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

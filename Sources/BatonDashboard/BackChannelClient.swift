@@ -1,0 +1,68 @@
+import AsyncHTTPClient
+import BatonCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The relying party's calls to the login host: `GET /api/sessions/{sid}` with HTTP
+/// Basic, and the JWKS. No redirect is ever followed, and every failure is
+/// `store_unavailable` (fail closed) except a clear 404, which is `session_ended`.
+public struct BackChannelClient: LoginSessionDirectory {
+    let http: HTTPClient
+    let baseURL: String
+    let authorization: String
+
+    /// A client for the login host at `baseURL`, authenticating as `clientID`.
+    public init(http: HTTPClient, baseURL: String, clientID: String, clientSecret: String) {
+        self.http = http
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.authorization = "Basic " + Data("\(clientID):\(clientSecret)".utf8).base64EncodedString()
+    }
+
+    /// An HTTP client fit for the back channel: no redirects, short timeouts.
+    public static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.timeout = .init(connect: .seconds(2), read: .seconds(5))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func lookUp(sid: String) async throws(BatonError) -> SessionInfo {
+        guard let encoded = sid.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) else {
+            throw .sessionEnded
+        }
+        let (status, body): (Int, ByteBuffer)
+        do {
+            (status, body) = try await get("/api/sessions/" + encoded, authorized: true)
+        } catch {
+            throw .storeUnavailable
+        }
+        switch status {
+        case 200:
+            guard let info = try? JSONDecoder().decode(SessionInfo.self, from: Data(buffer: body)) else {
+                throw .storeUnavailable
+            }
+            return info
+        case 404:
+            throw .sessionEnded
+        default:
+            throw .storeUnavailable
+        }
+    }
+
+    /// The login host's JWKS.
+    public func fetchJWKS() async throws -> JWKSDocument {
+        let (status, body) = try await get("/.well-known/jwks.json", authorized: false)
+        guard status == 200 else { throw BatonError.storeUnavailable }
+        return try JWKSDocument(json: Array(buffer: body))
+    }
+
+    private func get(_ path: String, authorized: Bool) async throws -> (Int, ByteBuffer) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .GET
+        if authorized { request.headers.add(name: "Authorization", value: authorization) }
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await http.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 64 * 1024)
+        return (Int(response.status.code), body)
+    }
+}

@@ -1,0 +1,46 @@
+import BatonCore
+import Foundation
+
+/// One relying party: who it is to the login host, where it lives, and how it
+/// reaches the login host.
+public struct RelyingPartyConfiguration: Sendable {
+    public var clientID: String
+    /// The back-channel secret; sent only to ``loginBackChannelURL``.
+    public var clientSecret: String
+    /// Shown on its pages: "Dashboard", "Reports".
+    public var title: String
+    /// `http://dashboard.localhost:8081`: never taken from a request's `Host`.
+    public var publicOrigin: String
+    /// The exact `redirect_uri` registered with the login host.
+    public var redirectURI: String
+    /// The login host's public origin: the expected `iss`, and where browsers go.
+    public var issuer: String
+    /// Where this host calls the login host (JWKS, `/api/sessions`); the issuer by
+    /// default, or an internal address such as `http://127.0.0.1:8080`.
+    public var loginBackChannelURL: String
+    /// The longest `exp - iat` accepted (at most 60).
+    public var maximumTokenLifetime: Int64
+    /// Clock skew forgiven on `iat`/`exp` (at most 2).
+    public var leeway: Int64
+    /// How long an RP session lives (never beyond the login session).
+    public var sessionLifetime: TimeInterval
+
+    /// A relying-party configuration; `redirectURI` defaults to
+    /// `publicOrigin/sso/callback`.
+    public init(
+        clientID: String, clientSecret: String, title: String, publicOrigin: String, redirectURI: String? = nil,
+        issuer: String, loginBackChannelURL: String? = nil, maximumTokenLifetime: Int64 = 60, leeway: Int64 = 2,
+        sessionLifetime: TimeInterval = 8 * 3600
+    ) {
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.title = title
+        self.publicOrigin = publicOrigin
+        self.redirectURI = redirectURI ?? publicOrigin + "/sso/callback"
+        self.issuer = issuer
+        self.loginBackChannelURL = loginBackChannelURL ?? issuer
+        self.maximumTokenLifetime = maximumTokenLifetime
+        self.leeway = leeway
+        self.sessionLifetime = sessionLifetime
+    }
+}

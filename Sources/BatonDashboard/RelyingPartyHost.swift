@@ -1,0 +1,63 @@
+import BatonCore
+import BatonWeb
+import Foundation
+import Hummingbird
+import Logging
+
+/// A relying party ("dashboard host"): turns a handoff token into its own session
+/// and never sees a password (PROTOCOL.md "Dashboard host endpoints").
+public struct RelyingPartyHost: Sendable {
+    public let configuration: RelyingPartyConfiguration
+    let store: any RelyingPartyStore
+    let redeemer: Redeemer
+    let pages: Pages
+    let metrics = HostMetrics()
+    let clock: any BatonClock
+    let logger: Logger
+
+    /// A relying party trusting `keys` and asking `directory` about sessions.
+    public init(
+        configuration: RelyingPartyConfiguration, store: any RelyingPartyStore, keys: TrustedKeySet,
+        directory: any LoginSessionDirectory, pages: Pages, clock: any BatonClock = SystemClock(),
+        logger: Logger? = nil
+    ) {
+        self.configuration = configuration
+        self.store = store
+        let verifier = HandoffVerifier(
+            issuer: configuration.issuer, audience: configuration.clientID, keys: keys, clock: clock,
+            leeway: configuration.leeway, maximumLifetime: configuration.maximumTokenLifetime)
+        self.redeemer = Redeemer(
+            clientID: configuration.clientID, verifier: verifier, store: store, directory: directory, clock: clock,
+            sessionLifetime: configuration.sessionLifetime)
+        self.pages = pages
+        self.clock = clock
+        self.logger = logger ?? Logger(label: "baton.rp.\(configuration.clientID)")
+    }
+
+    /// The router with every endpoint and the shared middleware.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: RequestLogMiddleware(logger: logger))
+        router.add(
+            middleware: SecurityHeadersMiddleware(
+                contentSecurityPolicy: SecurityHeadersMiddleware<BasicRequestContext>.policy(),
+                pages: pages, site: configuration.title))
+        router.add(middleware: SafeMethodsMiddleware())
+        router.get("/") { request, _ in try await home(request) }
+        router.get("/sso/start") { request, _ in try await start(request) }
+        router.get("/sso/callback") { request, _ in await callback(request) }
+        router.post("/logout") { request, _ in try await signOut(request) }
+        router.get("/signed-out") { request, _ in signedOut(request) }
+        router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        router.get("/metrics") { _, _ in metrics.response() }
+        router.get("/baton.css") { _, _ in pages.stylesheetResponse() }
+        return router
+    }
+
+    /// Where a person goes to sign in again.
+    var retryURL: String { "/sso/start?return_to=%2F" }
+
+    func refusal(_ error: BatonError) -> Response {
+        pages.error(error, site: configuration.title, retryURL: retryURL)
+    }
+}

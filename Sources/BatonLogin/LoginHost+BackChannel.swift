@@ -1,0 +1,59 @@
+import BatonCore
+import BatonWeb
+import Foundation
+import Hummingbird
+
+extension LoginHost {
+    /// `GET /.well-known/jwks.json`: every key still needed to verify a token.
+    func jwks() -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/jwk-set+json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: keyRing.jwks.jsonBytes())))
+    }
+
+    /// `GET /api/sessions/{sid}`: HTTP Basic with a client's id and secret; 200 with
+    /// the session while it lives, 404 once it has ended, 401 for anything but a
+    /// registered client's credentials.
+    func sessionInfo(_ request: Request, sid: String) async throws -> Response {
+        guard let client = authenticatedClient(request) else {
+            metrics.count("baton_backchannel_refused")
+            return Response(
+                status: .unauthorized,
+                headers: [.wwwAuthenticate: #"Basic realm="baton", charset="UTF-8""#, .contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"error":"unauthorized"}"#)))
+        }
+        do {
+            guard let session = try await service.session(sid: sid),
+                let user = try await service.store.user(id: session.userID)
+            else {
+                return json(#"{"error":"session_ended"}"#, status: .notFound)
+            }
+            try await service.store.recordLookup(sid: sid, clientID: client.clientID, at: clock.now())
+            let info = SessionInfo(
+                sid: session.sid, sub: user.id, username: user.username, display_name: user.displayName,
+                auth_time: session.authTime.unixSeconds, expires_at: session.expiresAt.unixSeconds)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return json(String(decoding: try encoder.encode(info), as: UTF8.self), status: .ok)
+        } catch {
+            logger.error("store failure", metadata: ["error": .string(String(describing: error))])
+            return json(#"{"error":"store_unavailable"}"#, status: .serviceUnavailable)
+        }
+    }
+
+    private func authenticatedClient(_ request: Request) -> ClientRegistry.Client? {
+        guard let header = request.headers[.authorization], header.utf8.count <= 1024,
+            header.lowercased().hasPrefix("basic "),
+            let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let credentials = String(data: decoded, encoding: .utf8),
+            let colon = credentials.firstIndex(of: ":")
+        else { return nil }
+        let clientID = String(credentials[..<colon])
+        let secret = String(credentials[credentials.index(after: colon)...])
+        return configuration.clients.authenticate(clientID: clientID, secret: secret)
+    }
+
+    private func json(_ body: String, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

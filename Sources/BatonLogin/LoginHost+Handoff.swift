@@ -1,0 +1,61 @@
+import BatonCore
+import BatonWeb
+import Foundation
+import Hummingbird
+
+extension LoginHost {
+    /// `GET /handoff?client_id=&redirect_uri=&state=`: parameters first, signed in or
+    /// not; a bad one is a 400 page and never a redirect. Then a 302 to the registered
+    /// `redirect_uri` with a fresh token, or a 303 to the sign-in form.
+    func handoff(_ request: Request) async throws -> Response {
+        let query = FormFields(query: request)
+        for name in ["client_id", "redirect_uri", "state"] where query.all(name).count > 1 {
+            return refuse(.duplicateParameter)
+        }
+        let client: ClientRegistry.Client
+        let redirectURI = query.single("redirect_uri") ?? ""
+        let state = query.single("state") ?? ""
+        do {
+            client = try configuration.clients.validateHandoff(
+                clientID: query.single("client_id"), redirectURI: query.single("redirect_uri"), state: query.single("state"))
+        } catch {
+            return refuse(error)
+        }
+        let session: LoginSession?
+        do {
+            session = try await service.session(cookie: BatonCookie.login.value(in: request))
+        } catch {
+            return storeUnavailable(error)
+        }
+        guard let session else {
+            // Rebuilt from the checked values, not copied from the request.
+            let again = "/handoff?client_id=\(encode(client.clientID))&redirect_uri=\(encode(redirectURI))&state=\(encode(state))"
+            return .redirect("/login?continue=" + encode(again))
+        }
+        let minted: HandoffMinter.Minted
+        do {
+            minted = try await minter.mint(audience: client.clientID, sid: session.sid, state: state)
+        } catch {
+            logger.error("minting failed", metadata: ["error": .string(String(describing: error))])
+            return pages.problem(
+                .serviceUnavailable, title: "Sign-in is unavailable", explanation: "The login service could not sign a token.",
+                site: "Baton login", retryURL: nil)
+        }
+        logger.info(
+            "handoff minted",
+            metadata: ["client_id": .string(client.clientID), "jti": .string(Secrets.fingerprint(minted.jti))])
+        metrics.count("baton_handoffs_minted", [("client_id", client.clientID)])
+        return .redirect(Redirects.appending("token", minted.token, to: redirectURI), status: .found)
+    }
+
+    private func refuse(_ error: ClientRegistry.HandoffRequestError) -> Response {
+        metrics.count("baton_handoff_refused", [("reason", "\(error)")])
+        return pages.problem(
+            .badRequest, title: "This sign-in request is not valid", explanation: error.explanation, site: "Baton login",
+            retryURL: nil)
+    }
+
+    private func encode(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? ""
+    }
+}

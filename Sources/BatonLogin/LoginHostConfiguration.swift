@@ -1,0 +1,38 @@
+import BatonCore
+import Foundation
+
+/// What a login host needs to know: its public origin (the `iss` of every token and
+/// the base of every absolute URL it writes), its clients, and its timings.
+public struct LoginHostConfiguration: Sendable {
+    /// `http://login.localhost:8080`: never taken from a request's `Host`.
+    public var publicOrigin: String
+    public var clients: ClientRegistry
+    /// Seconds from `iat` to `exp` of a handoff token (10 by default, at most 60).
+    public var tokenLifetime: Int64
+    public var sessionTimeouts: LoginService.Timeouts
+    /// Failed sign-ins per username before 429, within `throttleWindow` seconds.
+    public var throttleLimit: Int
+    public var throttleWindow: TimeInterval
+
+    /// A login host configuration.
+    public init(
+        publicOrigin: String, clients: ClientRegistry, tokenLifetime: Int64 = 10,
+        sessionTimeouts: LoginService.Timeouts = .init(), throttleLimit: Int = 5, throttleWindow: TimeInterval = 300
+    ) {
+        self.publicOrigin = publicOrigin
+        self.clients = clients
+        self.tokenLifetime = tokenLifetime
+        self.sessionTimeouts = sessionTimeouts
+        self.throttleLimit = throttleLimit
+        self.throttleWindow = throttleWindow
+    }
+
+    /// The origins of every registered `redirect_uri`, for the CSP's `form-action`.
+    var clientOrigins: [String] {
+        let origins = clients.clients.values.flatMap(\.redirectURIs).compactMap { uri -> String? in
+            guard let url = URL(string: uri), let scheme = url.scheme, let host = url.host else { return nil }
+            return url.port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)"
+        }
+        return Array(Set(origins)).sorted()
+    }
+}

@@ -1,0 +1,126 @@
+import BatonCore
+import Foundation
+
+/// Reads a JSON configuration file and names the field in every complaint: a typo or
+/// a missing value stops start-up with a message a person can act on.
+struct ConfigReader {
+    let values: [String: JSONValue]
+    let prefix: String
+    /// Relative paths are resolved against the configuration file's folder.
+    let baseDirectory: String
+    private var used: Set<String> = []
+
+    init(file path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(field: "--config", message: "cannot read \(path)")
+        }
+        // Strict JSON: a key written twice is an error, not a silent override.
+        guard let members = try? StrictJSON.parseObject(Array(data), maxDepth: 6) else {
+            throw ConfigurationError(field: "--config", message: "\(path) is not a JSON object (or repeats a key)")
+        }
+        self.init(values: Dictionary(uniqueKeysWithValues: members), prefix: "", baseDirectory: (path as NSString).deletingLastPathComponent)
+    }
+
+    init(values: [String: JSONValue], prefix: String, baseDirectory: String) {
+        self.values = values
+        self.prefix = prefix
+        self.baseDirectory = baseDirectory
+    }
+
+    func name(_ key: String) -> String { prefix + key }
+
+    mutating func string(_ key: String) throws -> String {
+        guard let value = try optionalString(key) else {
+            throw ConfigurationError(field: name(key), message: "is required")
+        }
+        return value
+    }
+
+    mutating func optionalString(_ key: String) throws -> String? {
+        used.insert(key)
+        guard let raw = values[key] else { return nil }
+        guard let value = raw.stringValue, !value.isEmpty else {
+            throw ConfigurationError(field: name(key), message: "must be a non-empty string")
+        }
+        return value
+    }
+
+    mutating func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        used.insert(key)
+        guard let raw = values[key] else { return fallback }
+        guard let number = raw.integerValue, let value = Int(exactly: number), range.contains(value) else {
+            throw ConfigurationError(field: name(key), message: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    mutating func path(_ key: String) throws -> String {
+        resolve(try string(key))
+    }
+
+    mutating func optionalPath(_ key: String) throws -> String? {
+        try optionalString(key).map(resolve)
+    }
+
+    func resolve(_ path: String) -> String {
+        if path.hasPrefix("/") || baseDirectory.isEmpty { return path }
+        return URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardized.path
+    }
+
+    mutating func object(_ key: String) throws -> ConfigReader? {
+        used.insert(key)
+        guard let raw = values[key] else { return nil }
+        guard case .object(let members) = raw else {
+            throw ConfigurationError(field: name(key), message: "must be an object")
+        }
+        return ConfigReader(values: Dictionary(uniqueKeysWithValues: members), prefix: name(key) + ".", baseDirectory: baseDirectory)
+    }
+
+    mutating func objects(_ key: String) throws -> [ConfigReader] {
+        used.insert(key)
+        guard let raw = values[key] else { throw ConfigurationError(field: name(key), message: "is required") }
+        guard case .array(let array) = raw else { throw ConfigurationError(field: name(key), message: "must be a list") }
+        return try array.enumerated().map { index, item in
+            guard case .object(let members) = item else {
+                throw ConfigurationError(field: "\(name(key))[\(index)]", message: "must be an object")
+            }
+            return ConfigReader(values: Dictionary(uniqueKeysWithValues: members), prefix: "\(name(key))[\(index)].", baseDirectory: baseDirectory)
+        }
+    }
+
+    mutating func strings(_ key: String) throws -> [String] {
+        used.insert(key)
+        guard let raw = values[key] else { throw ConfigurationError(field: name(key), message: "is required") }
+        guard case .array(let items) = raw, case let array = items.compactMap(\.stringValue), array.count == items.count,
+            !array.isEmpty, array.allSatisfy({ !$0.isEmpty })
+        else {
+            throw ConfigurationError(field: name(key), message: "must be a non-empty list of strings")
+        }
+        return array
+    }
+
+    /// Refuses fields nobody asked for: a misspelt `redirect_uri` must not pass quietly.
+    func finish() throws {
+        if let unknown = values.keys.sorted().first(where: { !used.contains($0) && !$0.hasPrefix("_") }) {
+            throw ConfigurationError(field: name(unknown), message: "is not a known setting")
+        }
+    }
+
+    /// `scheme://host[:port]` with nothing after it.
+    static func checkOrigin(_ value: String, field: String) throws {
+        guard let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+            url.path.isEmpty, url.query == nil, url.fragment == nil, url.user == nil, !value.hasSuffix("/")
+        else {
+            throw ConfigurationError(field: field, message: "must be an origin like https://login.example.com (no path, no trailing slash)")
+        }
+    }
+
+    /// An absolute http(s) URL without a fragment or userinfo.
+    static func checkAbsoluteURL(_ value: String, field: String) throws {
+        guard let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+            url.fragment == nil, url.user == nil
+        else {
+            throw ConfigurationError(field: field, message: "must be an absolute http(s) URL without fragment or userinfo")
+        }
+    }
+}

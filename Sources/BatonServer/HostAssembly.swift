@@ -1,0 +1,107 @@
+import AsyncHTTPClient
+import BatonCore
+import BatonDashboard
+import BatonLogin
+import BatonSQLite
+import BatonWeb
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Wires configuration files to hosts: the stores, keys, templates and HTTP servers.
+/// The CLI and the tests build hosts only through here.
+public enum HostAssembly {
+    /// A login host from its configuration file.
+    public static func loginHost(
+        _ file: LoginHostFile, clock: any BatonClock = SystemClock(), logger: Logger = Logger(label: "baton.login")
+    ) async throws -> (host: LoginHost, store: SQLiteStore) {
+        let store = try SQLiteStore(path: file.database)
+        let ring = try SigningKeyRing.loadOrCreate(at: file.signingKeys, clock: clock)
+        let pages = try await Pages.load(directory: Pages.locateTemplates(file.templates))
+        let host = await LoginHost(
+            configuration: file.host, store: store, keyRing: ring, pages: pages,
+            hasher: PasswordHasher(cost: UInt8(file.bcryptCost)), clock: clock, logger: logger)
+        return (host, store)
+    }
+
+    /// A relying party from its configuration file, reaching the login host with `http`.
+    public static func relyingParty(
+        _ file: RelyingPartyFile, http: HTTPClient, clock: any BatonClock = SystemClock(), logger: Logger? = nil
+    ) async throws -> (host: RelyingPartyHost, store: SQLiteStore) {
+        let store = try SQLiteStore(path: file.database)
+        let backChannel = BackChannelClient(
+            http: http, baseURL: file.host.loginBackChannelURL, clientID: file.host.clientID, clientSecret: file.host.clientSecret)
+        let keys: TrustedKeySet
+        if let trusted = file.trustedKeys {
+            guard let data = FileManager.default.contents(atPath: trusted),
+                let document = try? JWKSDocument(json: Array(data)), !document.keys.isEmpty
+            else {
+                throw ConfigurationError(field: "trusted_keys", message: "\(trusted) is not a JWKS with an Ed25519 key")
+            }
+            keys = try await TrustedKeySet(fixed: document, clock: clock)
+        } else {
+            keys = TrustedKeySet(fetchingWith: { try await backChannel.fetchJWKS() }, clock: clock)
+        }
+        let pages = try await Pages.load(directory: Pages.locateTemplates(file.templates))
+        let host = RelyingPartyHost(
+            configuration: file.host, store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger)
+        return (host, store)
+    }
+
+    /// An HTTP/1.1 server for `router` on `listen`, with an idle timeout so a client
+    /// that trickles its headers cannot hold a connection forever.
+    public static func application(
+        router: Router<BasicRequestContext>, listen: ListenAddress, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+}
+
+/// Removes expired used tokens, pending sign-ins and sessions once a minute.
+public struct PruneService: Service {
+    let stores: [SQLiteStore]
+    let clock: any BatonClock
+    let logger: Logger
+
+    /// A pruner for `stores`.
+    public init(stores: [SQLiteStore], clock: any BatonClock = SystemClock(), logger: Logger) {
+        self.stores = stores
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                for store in stores {
+                    do {
+                        try await store.prune(now: clock.now())
+                    } catch {
+                        logger.error("pruning failed", metadata: ["error": .string(String(describing: error))])
+                    }
+                }
+                try await Task.sleep(for: .seconds(60))
+            }
+        }
+    }
+}
+
+/// Shuts the back-channel HTTP client down after the servers have stopped.
+public struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    /// Owns `client` for the lifetime of the service group.
+    public init(client: HTTPClient) { self.client = client }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}

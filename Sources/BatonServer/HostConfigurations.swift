@@ -1,0 +1,126 @@
+import BatonCore
+import BatonDashboard
+import BatonLogin
+import Foundation
+
+/// Where a host listens.
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    /// An address; Baton's demo binds 127.0.0.1 only.
+    public init(host: String = "127.0.0.1", port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    static func read(_ reader: inout ConfigReader, defaultPort: Int) throws -> ListenAddress {
+        guard var listen = try reader.object("listen") else { return ListenAddress(port: defaultPort) }
+        let address = ListenAddress(
+            host: try listen.optionalString("host") ?? "127.0.0.1",
+            port: try listen.int("port", default: defaultPort, range: 0...65535))
+        try listen.finish()
+        return address
+    }
+}
+
+/// A login host's configuration file (`baton serve login --config FILE`).
+public struct LoginHostFile: Sendable {
+    public var listen: ListenAddress
+    public var host: LoginHostConfiguration
+    public var database: String
+    public var signingKeys: String
+    public var templates: String?
+    public var bcryptCost: Int
+
+    /// Reads and checks `path`.
+    public init(path: String) throws {
+        var reader = try ConfigReader(file: path)
+        try self.init(reader: &reader)
+    }
+
+    init(reader: inout ConfigReader) throws {
+        listen = try ListenAddress.read(&reader, defaultPort: 8080)
+        let origin = try reader.string("public_origin")
+        try ConfigReader.checkOrigin(origin, field: reader.name("public_origin"))
+        database = try reader.path("database")
+        signingKeys = try reader.path("signing_keys")
+        templates = try reader.optionalPath("templates")
+        bcryptCost = try reader.int("bcrypt_cost", default: 11, range: 4...16)
+        let lifetime = try reader.int("token_lifetime_seconds", default: 10, range: 1...60)
+        var timeouts = LoginService.Timeouts()
+        if var session = try reader.object("session") {
+            timeouts.absolute = TimeInterval(try session.int("absolute_timeout_seconds", default: 43200, range: 60...2_592_000))
+            timeouts.idle = TimeInterval(try session.int("idle_timeout_seconds", default: 7200, range: 60...2_592_000))
+            try session.finish()
+        }
+        var clients: [ClientRegistry.Client] = []
+        for var client in try reader.objects("clients") {
+            let id = try client.string("client_id")
+            let uris = try client.strings("redirect_uris")
+            for (index, uri) in uris.enumerated() {
+                try ConfigReader.checkAbsoluteURL(uri, field: client.name("redirect_uris") + "[\(index)]")
+            }
+            let secretHash: String
+            if let hash = try client.optionalString("client_secret_sha256") {
+                guard Base64URL.decode(hash)?.count == 32 else {
+                    throw ConfigurationError(field: client.name("client_secret_sha256"), message: "must be base64url SHA-256 (43 characters)")
+                }
+                secretHash = hash
+            } else {
+                let secret = try client.string("client_secret")
+                guard secret.utf8.count >= 16 else {
+                    throw ConfigurationError(field: client.name("client_secret"), message: "must be at least 16 characters")
+                }
+                secretHash = Secrets.hash(secret)
+            }
+            try client.finish()
+            clients.append(.init(clientID: id, redirectURIs: uris, secretHash: secretHash))
+        }
+        guard Set(clients.map(\.clientID)).count == clients.count else {
+            throw ConfigurationError(field: reader.name("clients"), message: "lists a client_id twice")
+        }
+        try reader.finish()
+        host = LoginHostConfiguration(
+            publicOrigin: origin, clients: ClientRegistry(clients), tokenLifetime: Int64(lifetime), sessionTimeouts: timeouts)
+    }
+}
+
+/// A relying party's configuration file (`baton serve dashboard --config FILE`).
+public struct RelyingPartyFile: Sendable {
+    public var listen: ListenAddress
+    public var host: RelyingPartyConfiguration
+    public var database: String
+    public var templates: String?
+    /// A JWKS file to trust instead of fetching the login host's.
+    public var trustedKeys: String?
+
+    /// Reads and checks `path`.
+    public init(path: String) throws {
+        var reader = try ConfigReader(file: path)
+        listen = try ListenAddress.read(&reader, defaultPort: 8081)
+        let clientID = try reader.string("client_id")
+        let secret = try reader.string("client_secret")
+        guard secret.utf8.count >= 16 else {
+            throw ConfigurationError(field: reader.name("client_secret"), message: "must be at least 16 characters")
+        }
+        let origin = try reader.string("public_origin")
+        try ConfigReader.checkOrigin(origin, field: reader.name("public_origin"))
+        let issuer = try reader.string("issuer")
+        try ConfigReader.checkOrigin(issuer, field: reader.name("issuer"))
+        let redirectURI = try reader.optionalString("redirect_uri")
+        if let redirectURI { try ConfigReader.checkAbsoluteURL(redirectURI, field: reader.name("redirect_uri")) }
+        let backChannel = try reader.optionalString("login_backchannel_url")
+        if let backChannel { try ConfigReader.checkOrigin(backChannel, field: reader.name("login_backchannel_url")) }
+        database = try reader.path("database")
+        templates = try reader.optionalPath("templates")
+        trustedKeys = try reader.optionalPath("trusted_keys")
+        host = RelyingPartyConfiguration(
+            clientID: clientID, clientSecret: secret, title: try reader.optionalString("title") ?? clientID.capitalized,
+            publicOrigin: origin, redirectURI: redirectURI, issuer: issuer, loginBackChannelURL: backChannel,
+            maximumTokenLifetime: Int64(try reader.int("max_token_lifetime_seconds", default: 60, range: 1...60)),
+            leeway: Int64(try reader.int("leeway_seconds", default: 2, range: 0...2)),
+            sessionLifetime: TimeInterval(try reader.int("session_lifetime_seconds", default: 28800, range: 60...2_592_000)))
+        try reader.finish()
+    }
+}

@@ -1,0 +1,50 @@
+import AsyncHTTPClient
+import BatonDashboard
+import BatonLogin
+import BatonSQLite
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Runs a set of hosts in one process until SIGTERM or SIGINT, then stops them
+/// gracefully: requests in flight finish, then the stores and clients close.
+public struct HostRunner: Sendable {
+    public let loginStore: SQLiteStore?
+    let services: [any Service]
+    let logger = Logger(label: "baton")
+
+    /// Builds the hosts; fails with a ``ConfigurationError`` naming the bad field.
+    public init(login: LoginHostFile?, relyingParties: [RelyingPartyFile]) async throws {
+        var services: [any Service] = []
+        var stores: [SQLiteStore] = []
+        var loginStore: SQLiteStore?
+        if let login {
+            let (host, store) = try await HostAssembly.loginHost(login)
+            services.append(HostAssembly.application(router: host.router(), listen: login.listen, logger: Logger(label: "baton.login")))
+            stores.append(store)
+            loginStore = store
+        }
+        if !relyingParties.isEmpty {
+            let http = BackChannelClient.makeHTTPClient()
+            for file in relyingParties {
+                let (host, store) = try await HostAssembly.relyingParty(file, http: http)
+                services.append(
+                    HostAssembly.application(
+                        router: host.router(), listen: file.listen, logger: Logger(label: "baton.rp.\(file.host.clientID)")))
+                stores.append(store)
+            }
+            services.append(HTTPClientService(client: http))
+        }
+        services.append(PruneService(stores: stores, logger: Logger(label: "baton.prune")))
+        self.services = services
+        self.loginStore = loginStore
+    }
+
+    /// Serves until a signal arrives.
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import BatonCore
+import BatonServer
+import Foundation
+import Logging
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the login host (8080) and the dashboard (8081) and reports (8082) relying parties on 127.0.0.1.")
+
+    @Option(name: .customLong("data-dir"), help: "Where the demo keeps its keys, secrets and SQLite files.")
+    var dataDirectory = ".baton-demo"
+
+    @Option(help: "The Templates folder (found beside the checkout by default).")
+    var templates: String?
+
+    func run() async throws {
+        bootstrapLogging()
+        let demo = try DemoSetup(dataDirectory: dataDirectory, templates: templates)
+        let runner = try await HostRunner(login: demo.login, relyingParties: demo.relyingPartyFiles)
+        let created = try await demo.ensureDemoUser(store: runner.loginStore!)
+        let rps = DemoSetup.relyingParties.map { "  \($0.title.padding(toLength: 10, withPad: " ", startingAt: 0)) http://\($0.id).localhost:\($0.port)/" }
+        print(
+            """
+            Baton demo \(created ? "(first start: created the demo user)" : "")
+              Login      \(DemoSetup.loginOrigin)/
+            \(rps.joined(separator: "\n"))
+            Sign in as \(DemoSetup.username) / \(DemoSetup.password). Open http://dashboard.localhost:8081/ in Chromium or Firefox.
+            State: \(URL(fileURLWithPath: dataDirectory).standardized.path). Stop with Ctrl-C.
+            """)
+        try await runner.run()
+    }
+}
+
+func bootstrapLogging() {
+    let level = ProcessInfo.processInfo.environment["BATON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}
