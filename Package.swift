@@ -85,6 +85,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "BatonAttack",
+            dependencies: [
+                "BatonCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BatonTestSupport",
+            dependencies: [
+                "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonServer", "BatonAttack",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "baton",
             dependencies: [
@@ -108,7 +126,8 @@ let package = Package(
         .testTarget(
             name: "BatonHostsTests",
             dependencies: [
-                "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonServer",
+                "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonServer", "BatonAttack",
+                "BatonTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -117,7 +136,8 @@ let package = Package(
         .testTarget(
             name: "ReplayAttackTests",
             dependencies: [
-                "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonServer",
+                "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonServer", "BatonAttack",
+                "BatonTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

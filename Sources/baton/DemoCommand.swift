@@ -21,14 +21,17 @@ struct DemoCommand: AsyncParsableCommand {
         let runner = try await HostRunner(login: demo.login, relyingParties: demo.relyingPartyFiles)
         let created = try await demo.ensureDemoUser(store: runner.loginStore!)
         let rps = DemoSetup.relyingParties.map { "  \($0.title.padding(toLength: 10, withPad: " ", startingAt: 0)) http://\($0.id).localhost:\($0.port)/" }
-        print(
-            """
+        // Written straight to the file descriptor: print() buffers when piped.
+        FileHandle.standardOutput.write(
+            Data(
+                """
             Baton demo \(created ? "(first start: created the demo user)" : "")
               Login      \(DemoSetup.loginOrigin)/
             \(rps.joined(separator: "\n"))
             Sign in as \(DemoSetup.username) / \(DemoSetup.password). Open http://dashboard.localhost:8081/ in Chromium or Firefox.
             State: \(URL(fileURLWithPath: dataDirectory).standardized.path). Stop with Ctrl-C.
-            """)
+
+            """.utf8))
         try await runner.run()
     }
 }
