@@ -95,7 +95,8 @@ public final class Browser: Sendable {
         try await follow(try await get(url), maxHops: maxHops).last!
     }
 
-    static func formEncode(_ value: String) -> String {
+    /// Form-encodes a value as a browser does (`application/x-www-form-urlencoded`).
+    public static func formEncode(_ value: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._*")
         return (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "").replacingOccurrences(of: "%20", with: "+")

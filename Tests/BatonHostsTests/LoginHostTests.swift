@@ -1,0 +1,147 @@
+import BatonAttack
+import BatonTestSupport
+import Foundation
+import Testing
+
+@Suite("The login host")
+struct LoginHostTests {
+    static func post(_ browser: Browser, username: String, password: String) async throws -> HTTPExchange {
+        let form = try await browser.get(TestHosts.loginOrigin + "/login")
+        return try await browser.post(
+            TestHosts.loginOrigin + "/login",
+            form: [("csrf", HTMLForm.value("csrf", in: form.body) ?? ""), ("continue", "/"), ("username", username), ("password", password)])
+    }
+
+    @Test("a wrong password and an unknown user get the same single message, 401, no stack trace")
+    func wrongCredentials() async throws {
+        try await TestHosts.run { hosts in
+            let wrongPassword = try await Self.post(hosts.browser(), username: "alice", password: "not-the-password")
+            let unknownUser = try await Self.post(hosts.browser(), username: "mallory", password: "wonderland")
+            for response in [wrongPassword, unknownUser] {
+                #expect(response.status == 401)
+                #expect(response.body.components(separatedBy: "Wrong username or password.").count == 2)
+                #expect(!response.body.contains("Error:") && !response.body.contains(".swift"))
+                #expect(response.setCookie("__Host-baton_login") == nil)
+            }
+        }
+    }
+
+    @Test("repeated failures get 429, even with the right password")
+    func throttled() async throws {
+        try await TestHosts.run { hosts in
+            for _ in 0..<5 {
+                #expect(try await Self.post(hosts.browser(), username: "alice", password: "wrong-password").status == 401)
+            }
+            let blocked = try await Self.post(hosts.browser(), username: "alice", password: TestHosts.password)
+            #expect(blocked.status == 429)
+            #expect(blocked.setCookie("__Host-baton_login") == nil)
+            hosts.clock.advance(by: 301)
+            #expect(try await Self.post(hosts.browser(), username: "alice", password: TestHosts.password).status == 303)
+        }
+    }
+
+    @Test("a sign-in without the form's CSRF token is refused")
+    func loginCSRF() async throws {
+        try await TestHosts.run { hosts in
+            let browser = hosts.browser()
+            _ = try await browser.get(TestHosts.loginOrigin + "/login")
+            let response = try await browser.post(
+                TestHosts.loginOrigin + "/login", form: [("username", "alice"), ("password", TestHosts.password), ("continue", "/")])
+            #expect(response.status == 403)
+            #expect(response.setCookie("__Host-baton_login") == nil)
+            let forged = try await browser.post(
+                TestHosts.loginOrigin + "/login",
+                form: [("csrf", "forged-forged-forged-forged"), ("username", "alice"), ("password", TestHosts.password)])
+            #expect(forged.status == 403)
+        }
+    }
+
+    @Test("a planted login cookie is never adopted: signing in issues a new one")
+    func noSessionFixation() async throws {
+        try await TestHosts.run { hosts in
+            let browser = hosts.browser()
+            let planted = "planted-by-attacker-0123456789"
+            await browser.jar.plant("__Host-baton_login", planted, host: "login.localhost")
+            #expect(try await browser.get(TestHosts.loginOrigin + "/").location == "/login")
+            let response = try await Self.post(browser, username: "alice", password: TestHosts.password)
+            #expect(response.status == 303)
+            let issued = try #require(await browser.jar.value("__Host-baton_login", host: "login.localhost"))
+            #expect(issued != planted)
+        }
+    }
+
+    @Test("the back channel answers only a registered client's Basic credentials")
+    func backChannelAuthentication() async throws {
+        try await TestHosts.run { hosts in
+            let session = try await hosts.loginStore.loginSession(
+                secretHash: BatonCoreHash.of(
+                    try #require(await hosts.signedInBrowser().jar.value("__Host-baton_login", host: "login.localhost"))))
+            let sid = try #require(session?.sid)
+            let browser = hosts.browser()
+            let url = TestHosts.loginOrigin + "/api/sessions/" + sid
+            func basic(_ user: String, _ password: String) -> (String, String) {
+                ("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+            }
+            let refused = [
+                try await browser.get(url),
+                try await browser.get(url, headers: [basic("dashboard", "wrong-secret-wrong-secret")]),
+                try await browser.get(url, headers: [basic("nobody", "wrong-secret-wrong-secret")]),
+                try await browser.get(url, headers: [("Authorization", "Bearer " + sid)]),
+                try await browser.get(url, headers: [("Authorization", "Basic !!!")]),
+            ]
+            for response in refused {
+                #expect(response.status == 401)
+                #expect(response.header("WWW-Authenticate")?.hasPrefix("Basic") == true)
+                #expect(!response.body.contains("alice"))
+            }
+        }
+    }
+
+    @Test("a session's sid does not work as a login cookie")
+    func sidIsNotACookie() async throws {
+        try await TestHosts.run { hosts in
+            let signedIn = try await hosts.signedInBrowser()
+            let secret = try #require(await signedIn.jar.value("__Host-baton_login", host: "login.localhost"))
+            let sid = try #require(try await hosts.loginStore.loginSession(secretHash: BatonCoreHash.of(secret))?.sid)
+            let attacker = hosts.browser()
+            await attacker.jar.plant("__Host-baton_login", sid, host: "login.localhost")
+            #expect(try await attacker.get(TestHosts.loginOrigin + "/").location == "/login")
+        }
+    }
+
+    @Test("HEAD and OPTIONS on /handoff mint nothing")
+    func headMintsNothing() async throws {
+        try await TestHosts.run { hosts in
+            let browser = try await hosts.signedInBrowser()
+            let start = try await browser.get(TestHosts.dashboardOrigin + "/sso/start?return_to=/")
+            let handoff = try #require(start.location)
+            for method in ["HEAD", "OPTIONS"] {
+                let response = try await browser.request(method, handoff)
+                #expect(response.location == nil)
+                #expect(response.status == 405 || response.status == 204)
+            }
+            let metrics = try await browser.get(TestHosts.loginOrigin + "/metrics")
+            #expect(metrics.body.components(separatedBy: "baton_handoffs_minted_total{").count == 2)  // the sign-in's one
+        }
+    }
+
+    @Test("a 64 KiB token is a client error and the host keeps serving")
+    func hugeToken() async throws {
+        try await TestHosts.run { hosts in
+            let browser = hosts.browser()
+            let token = String(repeating: "A", count: 64 * 1024)
+            let response = try? await browser.get(TestHosts.dashboardOrigin + "/sso/callback?token=" + token)
+            if let response { #expect((400..<500).contains(response.status)) }
+            #expect(try await browser.get(TestHosts.dashboardOrigin + "/healthz").status == 200)
+            let trace = try await browser.signIn(
+                rpOrigin: TestHosts.dashboardOrigin, username: TestHosts.username, password: TestHosts.password)
+            #expect(trace.final.status == 200)
+        }
+    }
+}
+
+import BatonCore
+
+enum BatonCoreHash {
+    static func of(_ secret: String) -> String { Secrets.hash(secret) }
+}
