@@ -77,18 +77,17 @@ public struct PruneService: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                for store in stores {
-                    do {
-                        try await store.prune(now: clock.now())
-                    } catch {
-                        logger.error("pruning failed", metadata: ["error": .string(String(describing: error))])
-                    }
+    public func run() async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            for store in stores {
+                do {
+                    try await store.prune(now: clock.now())
+                } catch {
+                    logger.error("pruning failed", metadata: ["error": .string(String(describing: error))])
                 }
-                try await Task.sleep(for: .seconds(60))
             }
+            // Wakes early, and ends the loop, when shutdown begins.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(60)) }
         }
     }
 }

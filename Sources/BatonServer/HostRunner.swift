@@ -16,28 +16,31 @@ public struct HostRunner: Sendable {
 
     /// Builds the hosts; fails with a ``ConfigurationError`` naming the bad field.
     public init(login: LoginHostFile?, relyingParties: [RelyingPartyFile]) async throws {
+        // A service group shuts down in reverse order: the HTTP servers first (requests
+        // in flight finish, back-channel calls included), then the pruner, then the client.
         var services: [any Service] = []
         var stores: [SQLiteStore] = []
         var loginStore: SQLiteStore?
+        var servers: [any Service] = []
         if let login {
             let (host, store) = try await HostAssembly.loginHost(login)
-            services.append(HostAssembly.application(router: host.router(), listen: login.listen, logger: Logger(label: "baton.login")))
+            servers.append(HostAssembly.application(router: host.router(), listen: login.listen, logger: Logger(label: "baton.login")))
             stores.append(store)
             loginStore = store
         }
         if !relyingParties.isEmpty {
             let http = BackChannelClient.makeHTTPClient()
+            services.append(HTTPClientService(client: http))
             for file in relyingParties {
                 let (host, store) = try await HostAssembly.relyingParty(file, http: http)
-                services.append(
+                servers.append(
                     HostAssembly.application(
                         router: host.router(), listen: file.listen, logger: Logger(label: "baton.rp.\(file.host.clientID)")))
                 stores.append(store)
             }
-            services.append(HTTPClientService(client: http))
         }
         services.append(PruneService(stores: stores, logger: Logger(label: "baton.prune")))
-        self.services = services
+        self.services = services + servers
         self.loginStore = loginStore
     }
 

@@ -12,7 +12,7 @@ public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        let path = String(request.uri.path.prefix(256))
+        let path = Self.loggable(request.uri.path)
         do {
             let response = try await next(request, context)
             log(request, path, response.status.code, start)
@@ -24,6 +24,13 @@ public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             log(request, path, 500, start)
             throw error
         }
+    }
+
+    /// The path with identifiers replaced by their route's placeholder: a session
+    /// handle is not a secret, but it has no business in a log either.
+    static func loggable(_ path: String) -> String {
+        if path.hasPrefix("/api/sessions/") { return "/api/sessions/{sid}" }
+        return String(path.prefix(256))
     }
 
     private func log(_ request: Request, _ path: String, _ status: Int, _ start: ContinuousClock.Instant) {

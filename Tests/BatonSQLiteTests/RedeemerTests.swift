@@ -1,0 +1,299 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import BatonCore
+@testable import BatonSQLite
+
+/// Redeeming a token (PROTOCOL.md "Redeeming a token") against a real SQLite store:
+/// every step fails closed with its own code, and a token works exactly once.
+@Suite("Redeemer against a real SQLite store")
+struct RedeemerTests {
+    private func fixture(_ backChannel: FakeDirectory = FakeDirectory(), _ body: (RedeemerFixture) async throws -> Void) async throws {
+        try await withTemporaryDirectory { directory in
+            try await body(try await RedeemerFixture(directory: directory, backChannel: backChannel))
+        }
+    }
+
+    @Test("no token parameter: token_missing, nothing burned, the state left alone")
+    func tokenMissing() async throws {
+        try await fixture { f in
+            let state = try await f.startSignIn()
+            let result = await f.redeem([], state: state)
+            #expect(result.error == .tokenMissing)
+            #expect(!result.stateConsumed)
+            #expect(try await f.count("used_tokens") == 0)
+            #expect(try await f.count("pending_sign_ins") == 1)
+        }
+    }
+
+    @Test("two token parameters: token_malformed, neither jti burned, each still redeems alone")
+    func twoTokens() async throws {
+        try await fixture { f in
+            let state1 = try await f.startSignIn(returnTo: "/one")
+            let state2 = try await f.startSignIn(returnTo: "/two")
+            let t1 = try await f.mint(state: state1)
+            let t2 = try await f.mint(state: state2)
+            #expect(await f.redeem([t1.token, t2.token], state: state1).error == .tokenMalformed)
+            #expect(await f.redeem([t1.token, t1.token], state: state1).error == .tokenMalformed)
+            #expect(await f.redeem([t2.token, t1.token], state: state2).error == .tokenMalformed)
+            #expect(try await f.count("used_tokens") == 0)
+            #expect(try await f.count("pending_sign_ins") == 2)
+            #expect(await f.redeem([t1.token], state: state1).created?.session.returnTo == "/one")
+            #expect(await f.redeem([t2.token], state: state2).created?.session.returnTo == "/two")
+        }
+    }
+
+    @Test("a good token creates a session; the store keeps only its hash")
+    func success() async throws {
+        try await fixture { f in
+            let state = try await f.startSignIn(returnTo: "/reports?x=1")
+            let minted = try await f.mint(state: state, sid: "sid-login-42")
+            let result = await f.redeem([minted.token], state: state)
+            let (cookie, session) = try #require(result.created)
+            #expect(result.stateConsumed)
+            #expect(session.returnTo == "/reports?x=1")
+            #expect(session.clientID == "dashboard")
+            #expect(session.loginSID == "sid-login-42")
+            #expect(session.createdByJTI == minted.jti)
+            #expect(session.username == "alice")
+            #expect(session.subject == "user-1")
+            #expect(session.displayName == "Alice Liddell")
+            #expect(session.expiresAt > f.clock.now())
+            #expect(session.idHash == Secrets.hash(cookie))
+            #expect(try #require(Base64URL.decode(cookie)).count >= 16)
+            #expect(try await f.store.rpSession(idHash: Secrets.hash(cookie)) == session)
+            #expect(try await f.count("pending_sign_ins") == 0)
+            #expect(f.backChannel.callCount == 1)
+
+            // The jti fingerprint is for logs: not the jti, not the token.
+            let fingerprint = try #require(result.jtiFingerprint)
+            #expect(fingerprint != minted.jti && !minted.jti.hasPrefix(fingerprint) && !minted.token.contains(fingerprint))
+
+            // Only the hash is on disk: the cookie, the token and the state never are.
+            let bytes = try f.fileBytes()
+            #expect(bytes.contains(bytes: Array(session.idHash.utf8)), "the search must be able to find what is there")
+            #expect(bytes.contains(bytes: Array(minted.jti.utf8)), "the jti is burned, so it is on disk")
+            #expect(!bytes.contains(bytes: Array(cookie.utf8)))
+            #expect(!bytes.contains(bytes: Array(minted.token.utf8)))
+            #expect(!bytes.contains(bytes: Array(try TokenPartsLite(minted.token).signature.utf8)))
+            #expect(!bytes.contains(bytes: Array(state.utf8)))
+        }
+    }
+
+    @Test("the second redemption of a token is token_replayed and creates nothing")
+    func replay() async throws {
+        try await fixture { f in
+            let state = try await f.startSignIn()
+            let minted = try await f.mint(state: state)
+            #expect(await f.redeem([minted.token], state: state).created != nil)
+            let again = await f.redeem([minted.token], state: state)
+            #expect(again.error == .tokenReplayed)
+            #expect(!again.stateConsumed)
+            #expect(await f.redeem([minted.token], state: nil).error == .tokenReplayed)
+            #expect(try await f.count("rp_sessions") == 1)
+            #expect(f.backChannel.callCount == 1)
+        }
+    }
+
+    @Test("a reload with the session this very jti created continues to return_to and creates nothing")
+    func reload() async throws {
+        try await fixture { f in
+            let state = try await f.startSignIn(returnTo: "/reports")
+            let minted = try await f.mint(state: state)
+            let (cookie, _) = try #require(await f.redeem([minted.token], state: state).created)
+            let reload = await f.redeem([minted.token], state: state, session: cookie)
+            #expect(reload.outcome == .success(.reloaded(returnTo: "/reports")))
+            #expect(!reload.stateConsumed)
+            f.clock.advance(by: 5)
+            #expect(await f.redeem([minted.token], state: nil, session: cookie).outcome == .success(.reloaded(returnTo: "/reports")))
+            #expect(try await f.count("rp_sessions") == 1)
+            #expect(f.backChannel.callCount == 1)
+        }
+    }
+
+    @Test("a replay presenting any other session cookie is token_replayed")
+    func replayWithOtherSession() async throws {
+        try await fixture { f in
+            let state1 = try await f.startSignIn()
+            let t1 = try await f.mint(state: state1)
+            let (cookie1, _) = try #require(await f.redeem([t1.token], state: state1).created)
+            let state2 = try await f.startSignIn()
+            let t2 = try await f.mint(state: state2)
+            let (cookie2, _) = try #require(await f.redeem([t2.token], state: state2).created)
+
+            #expect(await f.redeem([t1.token], state: state1, session: cookie2).error == .tokenReplayed)
+            #expect(await f.redeem([t2.token], state: state2, session: cookie1).error == .tokenReplayed)
+            for cookie in ["", Secrets.random(), Secrets.hash(cookie1), cookie1 + "x", String(repeating: "a", count: 10_000)] {
+                #expect(await f.redeem([t1.token], state: state1, session: cookie).error == .tokenReplayed)
+            }
+            #expect(try await f.count("rp_sessions") == 2)
+        }
+    }
+
+    @Test("a session of another client does not make a replay a reload")
+    func reloadIsPerClient() async throws {
+        try await fixture { f in
+            let state = try await f.startSignIn()
+            let minted = try await f.mint(state: state)
+            let (cookie, session) = try #require(await f.redeem([minted.token], state: state).created)
+            // The same jti and cookie hash, but recorded for another relying party.
+            try await f.store.pool.write { db in
+                try db.execute(sql: "UPDATE rp_sessions SET client_id = 'reports' WHERE id_hash = ?", arguments: [session.idHash])
+            }
+            #expect(await f.redeem([minted.token], state: state, session: cookie).error == .tokenReplayed)
+        }
+    }
+
+    @Test("concurrent redemptions of one token: exactly one session")
+    func concurrentRedemptions() async throws {
+        try await fixture { f in
+            let state = try await f.startSignIn()
+            let minted = try await f.mint(state: state)
+            let redeemer = f.redeemer
+            let results = await withTaskGroup(of: Redeemer.Result.self) { group in
+                for _ in 0..<16 {
+                    group.addTask { await redeemer.redeem(tokenParameters: [minted.token], stateCookie: state, sessionCookie: nil) }
+                }
+                var all: [Redeemer.Result] = []
+                for await result in group { all.append(result) }
+                return all
+            }
+            #expect(results.filter { $0.created != nil }.count == 1)
+            #expect(results.filter { $0.error == .tokenReplayed }.count == 15)
+            #expect(try await f.count("rp_sessions") == 1)
+        }
+    }
+
+    @Test("no state cookie: state_missing, and the burned token is not usable afterwards")
+    func stateMissing() async throws {
+        try await fixture { f in
+            let state = try await f.startSignIn()
+            let minted = try await f.mint(state: state)
+            let result = await f.redeem([minted.token], state: nil)
+            #expect(result.error == .stateMissing)
+            #expect(try await f.count("rp_sessions") == 0)
+            #expect(await f.redeem([minted.token], state: state).created == nil)
+
+            let state2 = try await f.startSignIn()
+            let t2 = try await f.mint(state: state2)
+            #expect(await f.redeem([t2.token], state: "").error == .stateMissing)
+            #expect(f.backChannel.callCount == 0)
+        }
+    }
+
+    @Test("a state cookie with no live pending sign-in for this client is state_missing")
+    func statePendingGone() async throws {
+        try await fixture { f in
+            // Expired on the server side while the token is still valid.
+            let short = try await f.startSignIn(lifetime: 5)
+            let t1 = try await f.mint(state: short)
+            f.clock.advance(by: 6)
+            #expect(await f.redeem([t1.token], state: short).error == .stateMissing)
+
+            // Started for another relying party.
+            let foreign = try await f.startSignIn(clientID: "reports")
+            let t2 = try await f.mint(state: foreign)
+            #expect(await f.redeem([t2.token], state: foreign).error == .stateMissing)
+
+            // Never started at all: the nonce matches, the store does not know it.
+            let unknown = Secrets.random(bytes: 24)
+            let t3 = try await f.mint(state: unknown)
+            #expect(await f.redeem([t3.token], state: unknown).error == .stateMissing)
+
+            #expect(try await f.count("rp_sessions") == 0)
+            #expect(f.backChannel.callCount == 0)
+        }
+    }
+
+    @Test("another sign-in's state: state_mismatch, the state cookie consumed, no session")
+    func stateMismatch() async throws {
+        try await fixture { f in
+            let victimState = try await f.startSignIn()
+            let attackerState = try await f.startSignIn()
+            let minted = try await f.mint(state: attackerState)
+            let result = await f.redeem([minted.token], state: victimState)
+            #expect(result.error == .stateMismatch)
+            #expect(result.stateConsumed)
+            #expect(try await f.count("rp_sessions") == 0)
+            #expect(f.backChannel.callCount == 0)
+            // The victim's own sign-in is untouched.
+            #expect(try await f.count("pending_sign_ins") == 2)
+        }
+    }
+
+    @Test("the login session has ended: session_ended, no session")
+    func sessionEnded() async throws {
+        try await fixture(FakeDirectory(.ended)) { f in
+            let state = try await f.startSignIn()
+            let minted = try await f.mint(state: state)
+            #expect(await f.redeem([minted.token], state: state).error == .sessionEnded)
+            #expect(try await f.count("rp_sessions") == 0)
+            #expect(f.backChannel.callCount == 1)
+        }
+    }
+
+    @Test("the back channel is unreachable: store_unavailable, no session")
+    func backChannelUnavailable() async throws {
+        try await fixture(FakeDirectory(.unavailable)) { f in
+            let state = try await f.startSignIn()
+            let minted = try await f.mint(state: state)
+            #expect(await f.redeem([minted.token], state: state).error == .storeUnavailable)
+            #expect(try await f.count("rp_sessions") == 0)
+        }
+    }
+
+    @Test(
+        "a real SQLite failure at any step is store_unavailable, never a success",
+        arguments: ["used_tokens", "pending_sign_ins", "rp_sessions"])
+    func sqliteFailure(table: String) async throws {
+        try await fixture { f in
+            let state = try await f.startSignIn()
+            let minted = try await f.mint(state: state)
+            // Another connection (another process, a careless operator) breaks the file.
+            let outsider = try DatabaseQueue(path: f.store.path)
+            try await outsider.write { db in try db.execute(sql: "DROP TABLE \(table)") }
+            try outsider.close()
+            let result = await f.redeem([minted.token], state: state)
+            #expect(result.error == .storeUnavailable)
+            #expect(result.created == nil)
+        }
+    }
+
+    @Test("a token for another audience is refused before anything is burned")
+    func wrongAudienceBurnsNothing() async throws {
+        try await fixture { f in
+            let state = try await f.startSignIn()
+            let minted = try await f.mint(state: state, audience: "reports")
+            #expect(await f.redeem([minted.token], state: state).error == .tokenWrongAudience)
+            #expect(try await f.count("used_tokens") == 0)
+            #expect(try await f.count("pending_sign_ins") == 1)
+        }
+    }
+
+    @Test("the burned row is (issuer, jti) kept until exp + leeway")
+    func burnedRow() async throws {
+        try await fixture { f in
+            let state = try await f.startSignIn()
+            let minted = try await f.mint(state: state)
+            #expect(await f.redeem([minted.token], state: state).created != nil)
+            let rows = try await f.store.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT issuer, jti, until FROM used_tokens").map { row in
+                    [row["issuer"] as String, row["jti"] as String, String(row["until"] as Double)]
+                }
+            }
+            #expect(rows == [[RedeemerFixture.issuer, minted.jti, String(Double(minted.exp + 2))]])
+        }
+    }
+}
+
+/// The signature part of a compact token.
+struct TokenPartsLite {
+    let signature: String
+
+    init(_ token: String) throws {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        try #require(parts.count == 3)
+        signature = String(parts[2])
+    }
+}

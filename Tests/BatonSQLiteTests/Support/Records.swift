@@ -1,0 +1,26 @@
+import BatonCore
+import Foundation
+
+/// Records with sensible defaults, for the store tests.
+enum Records {
+    static func user(_ id: String, _ username: String) -> User {
+        User(id: id, username: username, displayName: "Display \(username)", passwordHash: "$2b$04$hash-of-\(username)", createdAt: at(0))
+    }
+
+    static func loginSession(sid: String, userID: String, secretHash: String, expiresAt: Date = at(3600)) -> LoginSession {
+        LoginSession(sid: sid, secretHash: secretHash, userID: userID, authTime: at(0), lastSeen: at(0), expiresAt: expiresAt, userAgent: "test-agent")
+    }
+
+    static func pending(_ stateHash: String, clientID: String = "dashboard", returnTo: String = "/", expiresAt: Date = at(300)) -> PendingSignIn {
+        PendingSignIn(stateHash: stateHash, clientID: clientID, returnTo: returnTo, startedAt: at(0), expiresAt: expiresAt)
+    }
+
+    static func rpSession(_ idHash: String, loginSID: String = "sid-1", clientID: String = "dashboard", expiresAt: Date = at(3600)) -> RPSession {
+        RPSession(
+            idHash: idHash, clientID: clientID, loginSID: loginSID, createdByJTI: "jti-\(idHash)", returnTo: "/reports?x=1",
+            subject: "user-1", username: "alice", displayName: "Alice", createdAt: at(0), expiresAt: expiresAt,
+            timeline: HandoffTimeline(
+                startedAtMs: 1_750_000_000_000, callbackAtMs: 1_750_000_001_000, iat: 1_750_000_000, exp: 1_750_000_010,
+                jtiPrefix: "abcdefgh", verifyMs: 0.5, burnMs: 1.25, backChannelMs: 3, finishedAtMs: 1_750_000_001_010))
+    }
+}

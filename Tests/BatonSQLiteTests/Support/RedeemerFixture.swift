@@ -1,0 +1,120 @@
+import Foundation
+import Synchronization
+
+@testable import BatonCore
+@testable import BatonSQLite
+
+/// The login host's back channel, as a neighbour the relying party cannot control:
+/// answers for a live session, or throws what it is told to.
+final class FakeDirectory: LoginSessionDirectory {
+    enum Answer: Sendable {
+        case live
+        case ended
+        case unavailable
+    }
+
+    private let answer: Mutex<Answer>
+    private let calls = Mutex(0)
+
+    init(_ answer: Answer = .live) { self.answer = Mutex(answer) }
+
+    func set(_ answer: Answer) { self.answer.withLock { $0 = answer } }
+    var callCount: Int { calls.withLock { $0 } }
+
+    func lookUp(sid: String) async throws(BatonError) -> SessionInfo {
+        calls.withLock { $0 += 1 }
+        switch answer.withLock({ $0 }) {
+        case .live:
+            return SessionInfo(
+                sid: sid, sub: "user-1", username: "alice", display_name: "Alice Liddell",
+                auth_time: 1_750_000_000, expires_at: 1_750_000_000 + 8 * 3600)
+        case .ended:
+            throw .sessionEnded
+        case .unavailable:
+            throw .storeUnavailable
+        }
+    }
+}
+
+/// A relying party `dashboard` redeeming against a real SQLite file, with a login
+/// host's minter on the other side and a stopped clock.
+struct RedeemerFixture {
+    static let issuer = "http://login.localhost:8080"
+    static let clientID = "dashboard"
+
+    let directory: URL
+    let store: SQLiteStore
+    let clock: ManualClock
+    let minter: HandoffMinter
+    let backChannel: FakeDirectory
+    let redeemer: Redeemer
+
+    init(directory: URL, backChannel: FakeDirectory = FakeDirectory()) async throws {
+        self.directory = directory
+        store = try SQLiteStore(path: directory.appendingPathComponent("dashboard.sqlite").path)
+        clock = ManualClock(Date(timeIntervalSince1970: 1_750_000_000))
+        let key = SigningKey(createdAt: clock.now())
+        minter = await HandoffMinter(issuer: Self.issuer, key: key, clock: clock)
+        let keys = try await TrustedKeySet(fixed: JWKSDocument(keys: [key.publicJWK]), clock: clock)
+        let verifier = HandoffVerifier(issuer: Self.issuer, audience: Self.clientID, keys: keys, clock: clock)
+        self.backChannel = backChannel
+        redeemer = Redeemer(clientID: Self.clientID, verifier: verifier, store: store, directory: backChannel, clock: clock)
+    }
+
+    /// What `/sso/start` does: a random state whose hash is stored with `returnTo`.
+    func startSignIn(returnTo: String = "/", clientID: String = RedeemerFixture.clientID, lifetime: TimeInterval = 300) async throws -> String {
+        let state = Secrets.random(bytes: 24)
+        try await store.insertPendingSignIn(
+            PendingSignIn(
+                stateHash: Secrets.hash(state), clientID: clientID, returnTo: returnTo, startedAt: clock.now(),
+                expiresAt: clock.now().addingTimeInterval(lifetime)))
+        return state
+    }
+
+    /// What `/handoff` does for that state.
+    func mint(state: String, audience: String = RedeemerFixture.clientID, sid: String = "sid-login-1") async throws -> HandoffMinter.Minted {
+        try await minter.mint(audience: audience, sid: sid, state: state)
+    }
+
+    func redeem(_ tokens: [String], state: String?, session: String? = nil) async -> Redeemer.Result {
+        await redeemer.redeem(tokenParameters: tokens, stateCookie: state, sessionCookie: session)
+    }
+
+    /// Rows in a table, read straight from the file.
+    func count(_ table: String) async throws -> Int {
+        try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? -1 }
+    }
+
+    /// Every byte of the database: the main file, the WAL and the shared memory.
+    func fileBytes() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let path = store.path + suffix
+            if let data = FileManager.default.contents(atPath: path) { bytes += data }
+        }
+        return bytes
+    }
+}
+
+extension Redeemer.Result {
+    var error: BatonError? {
+        if case .failure(let error) = outcome { return error }
+        return nil
+    }
+
+    var created: (cookie: String, session: RPSession)? {
+        if case .success(.created(let cookie, let session)) = outcome { return (cookie, session) }
+        return nil
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// True when `needle` occurs anywhere in these bytes.
+    func contains(bytes needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return needle.isEmpty }
+        for start in 0...(count - needle.count) where self[start] == needle[0] {
+            if Array(self[start..<start + needle.count]) == needle { return true }
+        }
+        return false
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import BatonCore
+@testable import BatonSQLite
+
+/// The used-token store: one atomic insert of (issuer, jti) decides, across tasks,
+/// connections and processes, and the decision survives a restart.
+@Suite("SQLiteStore: burning jtis")
+struct UsedTokenStoreTests {
+    static let issuer = "http://login.localhost:8080"
+
+    private func burnConcurrently(_ stores: [SQLiteStore], jti: String, tasks: Int = 64) async -> [BurnOutcome?] {
+        await withTaskGroup(of: BurnOutcome?.self) { group in
+            for index in 0..<tasks {
+                let store = stores[index % stores.count]
+                group.addTask { try? await store.burn(issuer: Self.issuer, jti: jti, until: at(12)) }
+            }
+            var outcomes: [BurnOutcome?] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+    }
+
+    @Test("the first burn burns, the second finds it used")
+    func burnOnce() async throws {
+        try await withTemporaryStore { store in
+            #expect(try await store.burn(issuer: Self.issuer, jti: "jti-aaaaaaaaaaaaaaaaaaaa", until: at(12)) == .burned)
+            #expect(try await store.burn(issuer: Self.issuer, jti: "jti-aaaaaaaaaaaaaaaaaaaa", until: at(12)) == .alreadyUsed)
+            #expect(try await store.burn(issuer: Self.issuer, jti: "jti-aaaaaaaaaaaaaaaaaaaa", until: at(9999)) == .alreadyUsed)
+        }
+    }
+
+    @Test("the pair is (issuer, jti): the same jti from another issuer is another token, and jtis are case-sensitive")
+    func pairIsTheKey() async throws {
+        try await withTemporaryStore { store in
+            #expect(try await store.burn(issuer: Self.issuer, jti: "jti-1", until: at(12)) == .burned)
+            #expect(try await store.burn(issuer: "http://other.localhost:8080", jti: "jti-1", until: at(12)) == .burned)
+            #expect(try await store.burn(issuer: Self.issuer, jti: "JTI-1", until: at(12)) == .burned)
+            #expect(try await store.burn(issuer: Self.issuer, jti: "jti-1", until: at(12)) == .alreadyUsed)
+        }
+    }
+
+    @Test("64 concurrent burns of one jti: exactly one burned, 63 already used, integrity ok")
+    func concurrentBurns() async throws {
+        try await withTemporaryStore { store in
+            for round in 0..<3 {
+                let outcomes = await burnConcurrently([store], jti: "concurrent-jti-\(round)-aaaaaaaaaaaa")
+                #expect(outcomes.count == 64)
+                #expect(outcomes.filter { $0 == .burned }.count == 1)
+                #expect(outcomes.filter { $0 == .alreadyUsed }.count == 63)
+                #expect(outcomes.allSatisfy { $0 != nil })
+            }
+            #expect(try store.integrityCheck() == "ok")
+            let rows = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM used_tokens") }
+            #expect(rows == 3)
+        }
+    }
+
+    @Test("64 concurrent burns split across two stores on one file (two processes): exactly one burned")
+    func concurrentBurnsAcrossStores() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("shared.sqlite").path
+            let a = try SQLiteStore(path: path)
+            let b = try SQLiteStore(path: path)
+            for round in 0..<3 {
+                let outcomes = await burnConcurrently([a, b], jti: "shared-jti-\(round)-aaaaaaaaaaaaaaaa")
+                #expect(outcomes.filter { $0 == .burned }.count == 1)
+                #expect(outcomes.filter { $0 == .alreadyUsed }.count == 63)
+            }
+            // Each store sees the other's burns.
+            #expect(try await a.burn(issuer: Self.issuer, jti: "from-b-aaaaaaaaaaaaaaaaaa", until: at(12)) == .burned)
+            #expect(try await b.burn(issuer: Self.issuer, jti: "from-b-aaaaaaaaaaaaaaaaaa", until: at(12)) == .alreadyUsed)
+            #expect(try a.integrityCheck() == "ok")
+            #expect(try b.integrityCheck() == "ok")
+        }
+    }
+
+    @Test("a burn is durable: a store reopened on the file still knows it")
+    func durable() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("durable.sqlite").path
+            do {
+                let store = try SQLiteStore(path: path)
+                #expect(try await store.burn(issuer: Self.issuer, jti: "durable-jti-aaaaaaaaaaaa", until: at(12)) == .burned)
+            }
+            let reopened = try SQLiteStore(path: path)
+            #expect(try await reopened.burn(issuer: Self.issuer, jti: "durable-jti-aaaaaaaaaaaa", until: at(12)) == .alreadyUsed)
+            #expect(try reopened.integrityCheck() == "ok")
+        }
+    }
+
+    @Test("every connection runs with synchronous = FULL, so a burn survives power loss")
+    func synchronousFull() async throws {
+        try await withTemporaryStore { store in
+            let writer = try await store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            let reader = try await store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            #expect(writer == 2)
+            #expect(reader == 2)
+            let mode = try await store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            #expect(mode == "wal")
+        }
+    }
+
+    @Test("pruneUsedTokens removes only rows whose until is before the date")
+    func pruneUsedTokens() async throws {
+        try await withTemporaryStore { store in
+            #expect(try await store.burn(issuer: Self.issuer, jti: "past", until: at(-10)) == .burned)
+            #expect(try await store.burn(issuer: Self.issuer, jti: "just-past", until: at(-1)) == .burned)
+            #expect(try await store.burn(issuer: Self.issuer, jti: "now", until: at(0)) == .burned)
+            #expect(try await store.burn(issuer: Self.issuer, jti: "future", until: at(10)) == .burned)
+            #expect(try await store.pruneUsedTokens(before: at(0)) == 2)
+            #expect(try await store.pruneUsedTokens(before: at(0)) == 0)
+            #expect(try await store.burn(issuer: Self.issuer, jti: "now", until: at(0)) == .alreadyUsed)
+            #expect(try await store.burn(issuer: Self.issuer, jti: "future", until: at(10)) == .alreadyUsed)
+            // A pruned jti could burn again, which is why rows live until exp + leeway.
+            #expect(try await store.burn(issuer: Self.issuer, jti: "past", until: at(-10)) == .burned)
+        }
+    }
+
+    @Test("a store error is thrown, never reported as a burn")
+    func storeErrorThrows() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("broken.sqlite").path
+            let store = try SQLiteStore(path: path)
+            let outsider = try DatabaseQueue(path: path)
+            try await outsider.write { db in try db.execute(sql: "DROP TABLE used_tokens") }
+            try outsider.close()
+            await #expect(throws: StoreError.self) {
+                try await store.burn(issuer: Self.issuer, jti: "any-jti-aaaaaaaaaaaaaaaaa", until: at(12))
+            }
+        }
+    }
+}
