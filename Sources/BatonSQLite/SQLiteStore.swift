@@ -25,6 +25,9 @@ public final class SQLiteStore: Sendable {
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB turns WAL on after prepareDatabase and sets synchronous = NORMAL on the
+        // writer as it does: put FULL back on the one connection that burns jtis.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try Self.migrator.migrate(pool)
         // The file holds session hashes and password hashes: owner only.
         chmod(path, 0o600)

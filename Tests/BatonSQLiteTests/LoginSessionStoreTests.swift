@@ -95,7 +95,7 @@ struct LoginSessionStoreTests {
 
     @Test("a lookup for a session that does not exist is refused")
     func lookupForUnknownSession() async throws {
-        try await storeWithAlice { store in
+        try await storeWithAlice { store async throws in
             await #expect(throws: StoreError.self) {
                 try await store.recordLookup(sid: "no-such-sid", clientID: "dashboard", at: at(1))
             }

@@ -44,7 +44,7 @@ struct PruneTests {
 
     @Test("prune on an empty store removes nothing")
     func pruneEmpty() async throws {
-        try await withTemporaryStore { store in
+        try await withTemporaryStore { store async throws in
             #expect(try await store.prune(now: at(0)) == 0)
         }
     }

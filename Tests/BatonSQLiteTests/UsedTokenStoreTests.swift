@@ -25,7 +25,7 @@ struct UsedTokenStoreTests {
 
     @Test("the first burn burns, the second finds it used")
     func burnOnce() async throws {
-        try await withTemporaryStore { store in
+        try await withTemporaryStore { store async throws in
             #expect(try await store.burn(issuer: Self.issuer, jti: "jti-aaaaaaaaaaaaaaaaaaaa", until: at(12)) == .burned)
             #expect(try await store.burn(issuer: Self.issuer, jti: "jti-aaaaaaaaaaaaaaaaaaaa", until: at(12)) == .alreadyUsed)
             #expect(try await store.burn(issuer: Self.issuer, jti: "jti-aaaaaaaaaaaaaaaaaaaa", until: at(9999)) == .alreadyUsed)
@@ -34,7 +34,7 @@ struct UsedTokenStoreTests {
 
     @Test("the pair is (issuer, jti): the same jti from another issuer is another token, and jtis are case-sensitive")
     func pairIsTheKey() async throws {
-        try await withTemporaryStore { store in
+        try await withTemporaryStore { store async throws in
             #expect(try await store.burn(issuer: Self.issuer, jti: "jti-1", until: at(12)) == .burned)
             #expect(try await store.burn(issuer: "http://other.localhost:8080", jti: "jti-1", until: at(12)) == .burned)
             #expect(try await store.burn(issuer: Self.issuer, jti: "JTI-1", until: at(12)) == .burned)
@@ -105,7 +105,7 @@ struct UsedTokenStoreTests {
 
     @Test("pruneUsedTokens removes only rows whose until is before the date")
     func pruneUsedTokens() async throws {
-        try await withTemporaryStore { store in
+        try await withTemporaryStore { store async throws in
             #expect(try await store.burn(issuer: Self.issuer, jti: "past", until: at(-10)) == .burned)
             #expect(try await store.burn(issuer: Self.issuer, jti: "just-past", until: at(-1)) == .burned)
             #expect(try await store.burn(issuer: Self.issuer, jti: "now", until: at(0)) == .burned)
