@@ -30,6 +30,8 @@ public final class Browser: Sendable {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(15))
         configuration.decompression = .disabled
+        // Enough connections that a 200-way race is a real race, not a queue.
+        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -1,0 +1,72 @@
+import ArgumentParser
+import BatonAttack
+import Foundation
+
+struct AttackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attack",
+        abstract: "Run the replay-attack suite against running hosts: one line per case, then 'N passed, N failed'.",
+        discussion: "Groups: \(AttackSuite.groups.joined(separator: ", ")). Exit status 1 when any case fails.")
+
+    @Option(help: "Where to reach the login host, e.g. http://127.0.0.1:8080.")
+    var login: String
+
+    @Option(help: "Where to reach the first relying party.")
+    var dashboard: String
+
+    @Option(help: "Where to reach a second relying party (needed by the audience cases).")
+    var reports: String?
+
+    @Option(name: .customLong("login-origin"), help: "The login host's public origin, sent as Host (default: --login).")
+    var loginOrigin: String?
+
+    @Option(name: .customLong("dashboard-origin"), help: "The first relying party's public origin (default: --dashboard).")
+    var dashboardOrigin: String?
+
+    @Option(name: .customLong("reports-origin"), help: "The second relying party's public origin (default: --reports).")
+    var reportsOrigin: String?
+
+    @Option(help: "The user to sign in as.")
+    var user: String
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the user's password from standard input (required).")
+    var passwordFromStdin = false
+
+    @Option(help: "Only these groups, comma-separated.")
+    var only: String?
+
+    @Option(help: "Also write the outcomes as JSON to this file.")
+    var json: String?
+
+    func validate() throws {
+        guard passwordFromStdin else { throw ValidationError("--password-stdin is required: the password is never taken from the command line") }
+        if let only {
+            let unknown = Set(only.split(separator: ",").map(String.init)).subtracting(AttackSuite.groups)
+            guard unknown.isEmpty else { throw ValidationError("unknown group(s): \(unknown.sorted().joined(separator: ", "))") }
+        }
+        for (name, url) in [("--login", login), ("--dashboard", dashboard)] + (reports.map { [("--reports", $0)] } ?? []) {
+            guard PublicURL(url) != nil else { throw ValidationError("\(name) must be an absolute URL like http://127.0.0.1:8080") }
+        }
+    }
+
+    func run() async throws {
+        guard let password = readLine(strippingNewline: true), !password.isEmpty else {
+            throw ValidationError("no password on standard input")
+        }
+        let target = AttackTarget(
+            loginURL: login, dashboardURL: dashboard, reportsURL: reports, loginOrigin: loginOrigin,
+            dashboardOrigin: dashboardOrigin, reportsOrigin: reportsOrigin, username: user, password: password)
+        let groups = only.map { Set($0.split(separator: ",").map(String.init)) }
+        let outcomes = await AttackSuite(target: target).run(only: groups) { outcome in
+            FileHandle.standardOutput.write(Data((outcome.line + "\n").utf8))
+        }
+        let failed = outcomes.filter { !$0.passed }.count
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(outcomes).write(to: URL(fileURLWithPath: json))
+        }
+        FileHandle.standardOutput.write(Data("\(outcomes.count - failed) passed, \(failed) failed\n".utf8))
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
