@@ -149,5 +149,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "AttackSuiteTests",
+            dependencies: [
+                "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonAttack", "BatonTestSupport",
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

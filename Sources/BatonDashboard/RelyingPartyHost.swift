@@ -9,26 +9,29 @@ import Logging
 public struct RelyingPartyHost: Sendable {
     public let configuration: RelyingPartyConfiguration
     let store: any RelyingPartyStore
-    let redeemer: Redeemer
+    let redeemer: any HandoffRedeeming
     let pages: Pages
     let metrics = HostMetrics()
     let clock: any BatonClock
     let logger: Logger
 
-    /// A relying party trusting `keys` and asking `directory` about sessions.
+    /// A relying party trusting `keys` and asking `directory` about sessions. Only
+    /// tests pass `redeemer`, to stand a weakened one in for Baton's ``Redeemer``.
     public init(
         configuration: RelyingPartyConfiguration, store: any RelyingPartyStore, keys: TrustedKeySet,
         directory: any LoginSessionDirectory, pages: Pages, clock: any BatonClock = SystemClock(),
-        logger: Logger? = nil
+        logger: Logger? = nil, redeemer: (any HandoffRedeeming)? = nil
     ) {
         self.configuration = configuration
         self.store = store
         let verifier = HandoffVerifier(
             issuer: configuration.issuer, audience: configuration.clientID, keys: keys, clock: clock,
             leeway: configuration.leeway, maximumLifetime: configuration.maximumTokenLifetime)
-        self.redeemer = Redeemer(
-            clientID: configuration.clientID, verifier: verifier, store: store, directory: directory, clock: clock,
-            sessionLifetime: configuration.sessionLifetime)
+        self.redeemer =
+            redeemer
+            ?? Redeemer(
+                clientID: configuration.clientID, verifier: verifier, store: store, directory: directory, clock: clock,
+                sessionLifetime: configuration.sessionLifetime)
         self.pages = pages
         self.clock = clock
         self.logger = logger ?? Logger(label: "baton.rp.\(configuration.clientID)")

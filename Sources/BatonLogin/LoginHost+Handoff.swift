@@ -16,7 +16,7 @@ extension LoginHost {
         let redirectURI = query.single("redirect_uri") ?? ""
         let state = query.single("state") ?? ""
         do {
-            client = try configuration.clients.validateHandoff(
+            client = try handoffRequests.validateHandoff(
                 clientID: query.single("client_id"), redirectURI: query.single("redirect_uri"), state: query.single("state"))
         } catch {
             return refuse(error)

@@ -14,15 +14,17 @@ public struct LoginHost: Sendable {
     let keyRing: SigningKeyRing
     let pages: Pages
     let throttle: LoginThrottle
+    let handoffRequests: any HandoffRequestValidating
     let metrics = HostMetrics()
     let clock: any BatonClock
     let logger: Logger
 
-    /// A login host over `store`, signing with the active key of `keyRing`.
+    /// A login host over `store`, signing with the active key of `keyRing`. Only tests
+    /// pass `handoffRequests`, to stand a weakened check in for the client registry.
     public init(
         configuration: LoginHostConfiguration, store: any LoginHostStore, keyRing: SigningKeyRing, pages: Pages,
         hasher: PasswordHasher = PasswordHasher(), clock: any BatonClock = SystemClock(),
-        logger: Logger = Logger(label: "baton.login")
+        logger: Logger = Logger(label: "baton.login"), handoffRequests: (any HandoffRequestValidating)? = nil
     ) async {
         self.configuration = configuration
         self.service = LoginService(store: store, hasher: hasher, clock: clock, timeouts: configuration.sessionTimeouts)
@@ -33,6 +35,7 @@ public struct LoginHost: Sendable {
         self.throttle = LoginThrottle(limit: configuration.throttleLimit, window: configuration.throttleWindow, clock: clock)
         self.clock = clock
         self.logger = logger
+        self.handoffRequests = handoffRequests ?? configuration.clients
     }
 
     /// The router with every endpoint and the middleware both hosts share.

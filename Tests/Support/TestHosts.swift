@@ -10,6 +10,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Synchronization
 
 /// A login host and the two demo relying parties (`dashboard`, `reports`), each on
 /// its own real socket (`.live`, port 0, 127.0.0.1), over real SQLite files in a
@@ -23,7 +24,7 @@ public struct TestHosts: Sendable {
     public static let password = "wonderland"
 
     public let directory: String
-    public let clock: ManualClock
+    public let clock: TestClock
     public let loginStore: SQLiteStore
     public let dashboardStore: SQLiteStore
     public let reportsStore: SQLiteStore
@@ -43,6 +44,10 @@ public struct TestHosts: Sendable {
         public var throttleLimit = 5
         /// Replaces the dashboard's store (e.g. a store that fails), keeping the file for the rest.
         public var dashboardStoreOverride: (@Sendable (SQLiteStore) -> any RelyingPartyStore)?
+        /// Stands a weakened redeemer in for the dashboard's.
+        public var dashboardRedeemer: (@Sendable (RelyingPartyParts) -> any HandoffRedeeming)?
+        /// Stands a weakened `/handoff` check in for the login host's client registry.
+        public var handoffRequests: (@Sendable (ClientRegistry) -> any HandoffRequestValidating)?
 
         /// Defaults.
         public init() {}
@@ -55,7 +60,7 @@ public struct TestHosts: Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clock = ManualClock(Date())
+        let clock = TestClock()
         let pages = try await Pages.load(directory: templateDirectory())
         let logger = {
             var logger = Logger(label: "baton.test")
@@ -76,7 +81,8 @@ public struct TestHosts: Sendable {
             configuration: LoginHostConfiguration(
                 publicOrigin: loginOrigin, clients: ClientRegistry(clients), tokenLifetime: options.tokenLifetime,
                 throttleLimit: options.throttleLimit),
-            store: loginStore, keyRing: ring, pages: pages, hasher: hasher, clock: clock, logger: logger)
+            store: loginStore, keyRing: ring, pages: pages, hasher: hasher, clock: clock, logger: logger,
+            handoffRequests: options.handoffRequests?(ClientRegistry(clients)))
         let http = Browser.makeHTTPClient()
         let backChannelHTTP = BackChannelClient.makeHTTPClient()
         do {
@@ -88,12 +94,15 @@ public struct TestHosts: Sendable {
                     func relyingParty(_ id: String, _ title: String, _ origin: String, _ store: any RelyingPartyStore) -> RelyingPartyHost {
                         let backChannel = BackChannelClient(
                             http: backChannelHTTP, baseURL: "http://127.0.0.1:\(loginPort)", clientID: id, clientSecret: secrets[id]!)
+                        let keys = TrustedKeySet(fetchingWith: { try await backChannel.fetchJWKS() }, clock: clock)
+                        let parts = RelyingPartyParts(
+                            clientID: id, issuer: loginOrigin, keys: keys, store: store, directory: backChannel, clock: clock)
                         return RelyingPartyHost(
                             configuration: RelyingPartyConfiguration(
                                 clientID: id, clientSecret: secrets[id]!, title: title, publicOrigin: origin, issuer: loginOrigin,
                                 loginBackChannelURL: "http://127.0.0.1:\(loginPort)"),
-                            store: store, keys: TrustedKeySet(fetchingWith: { try await backChannel.fetchJWKS() }, clock: clock),
-                            directory: backChannel, pages: pages, clock: clock, logger: logger)
+                            store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger,
+                            redeemer: id == "dashboard" ? options.dashboardRedeemer?(parts) : nil)
                     }
                     let dashboard = relyingParty(
                         "dashboard", "Dashboard", dashboardOrigin, options.dashboardStoreOverride?(dashboardStore) ?? dashboardStore)
@@ -128,6 +137,14 @@ public struct TestHosts: Sendable {
         }
     }
 
+    /// An attack-suite target for these hosts: sockets on 127.0.0.1, public names as `Host`.
+    public var attackTarget: AttackTarget {
+        AttackTarget(
+            loginURL: "http://127.0.0.1:\(ports["login"]!)", dashboardURL: "http://127.0.0.1:\(ports["dashboard"]!)",
+            reportsURL: "http://127.0.0.1:\(ports["reports"]!)", loginOrigin: Self.loginOrigin, dashboardOrigin: Self.dashboardOrigin,
+            reportsOrigin: Self.reportsOrigin, username: Self.username, password: Self.password)
+    }
+
     /// The repository's `Templates/`, found from this source file's location.
     public static func templateDirectory() -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Templates").standardized.path
@@ -146,5 +163,31 @@ public struct TestHosts: Sendable {
             throw BrowserError.unexpected("sign-in ended with \(trace.final.status) at \(trace.final.url)")
         }
         return browser
+    }
+}
+
+/// What a relying party is made of, for tests that assemble a weakened one.
+public struct RelyingPartyParts: Sendable {
+    public let clientID: String
+    public let issuer: String
+    public let keys: TrustedKeySet
+    public let store: any RelyingPartyStore
+    public let directory: any LoginSessionDirectory
+    public let clock: any BatonClock
+}
+
+/// Real time plus an offset a test can move forward: tokens carry real times (so a
+/// black-box client that waits sees them expire) and expiry tests need no sleeping.
+public final class TestClock: BatonClock {
+    private let offset = Mutex<TimeInterval>(0)
+
+    /// A clock at real time.
+    public init() {}
+
+    public func now() -> Date { Date().addingTimeInterval(offset.withLock { $0 }) }
+
+    /// Moves the clock forward by `seconds`.
+    public func advance(by seconds: TimeInterval) {
+        offset.withLock { $0 += seconds }
     }
 }

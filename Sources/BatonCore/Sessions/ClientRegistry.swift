@@ -1,6 +1,14 @@
+/// What decides whether a `/handoff` request may proceed. ``ClientRegistry`` is the
+/// one Baton ships; the seam exists so tests can prove the attack suite catches a
+/// weaker one.
+public protocol HandoffRequestValidating: Sendable {
+    func validateHandoff(clientID: String?, redirectURI: String?, state: String?) throws(ClientRegistry.HandoffRequestError)
+        -> ClientRegistry.Client
+}
+
 /// The relying parties a login host knows, each with its exact `redirect_uri`s and
 /// the hash of its back-channel secret.
-public struct ClientRegistry: Sendable {
+public struct ClientRegistry: HandoffRequestValidating {
     /// One registered relying party.
     public struct Client: Sendable, Equatable {
         public var clientID: String

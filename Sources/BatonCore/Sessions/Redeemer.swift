@@ -1,8 +1,14 @@
 import Foundation
 
+/// What turns a callback request into a session. ``Redeemer`` is the one Baton ships;
+/// the seam exists so tests can prove the attack suite catches a weaker one.
+public protocol HandoffRedeeming: Sendable {
+    func redeem(tokenParameters: [String], stateCookie: String?, sessionCookie: String?) async -> Redeemer.Result
+}
+
 /// Turns a handoff token into a relying-party session: the six steps of "Redeeming a
 /// token" in PROTOCOL.md, in that order, failing closed at each.
-public struct Redeemer: Sendable {
+public struct Redeemer: HandoffRedeeming {
     public let clientID: String
     public let verifier: HandoffVerifier
     public let store: any RelyingPartyStore
@@ -40,6 +46,13 @@ public struct Redeemer: Sendable {
         public var stateConsumed: Bool
         /// A fingerprint of the jti, for security-event logs (never the token).
         public var jtiFingerprint: String?
+
+        /// A result.
+        public init(outcome: Swift.Result<Outcome, BatonError>, stateConsumed: Bool, jtiFingerprint: String?) {
+            self.outcome = outcome
+            self.stateConsumed = stateConsumed
+            self.jtiFingerprint = jtiFingerprint
+        }
     }
 
     /// Redeems the `token` query parameters of one callback request.
