@@ -90,6 +90,27 @@ struct TrustedKeySetTests {
         #expect(await endpoint.fetches == 1)
     }
 
+    @Test("callers arriving during the first fetch wait for it instead of refusing a good kid")
+    func concurrentFirstUseWaitsForTheFetch() async {
+        let document = JWKSDocument(keys: [first.signingKey.publicJWK])
+        let fetches = FetchCounter()
+        // A slow login host: every caller arrives while the first fetch is under way.
+        let keys = TrustedKeySet(
+            fetchingWith: {
+                await fetches.increment()
+                try await Task.sleep(for: .milliseconds(200))
+                return document
+            }, clock: clock)
+        let kid = first.kid
+        await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<64 {
+                group.addTask { await keys.contains(kid: kid) }
+            }
+            for await found in group { #expect(found) }
+        }
+        #expect(await fetches.count == 1)
+    }
+
     @Test("a rotated key is picked up by the next allowed refetch")
     func rotation() async throws {
         let endpoint = FakeJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]))
@@ -140,4 +161,9 @@ struct TrustedKeySetTests {
         let minted = try await minter.mint(audience: "dashboard", sid: "sid", state: VerifierFixture.state)
         await #expect(throws: BatonError.tokenUnknownKey) { try await verifier.verify(minted.token) }
     }
+}
+
+actor FetchCounter {
+    private(set) var count = 0
+    func increment() { count += 1 }
 }

@@ -13,6 +13,10 @@ public actor TrustedKeySet {
     private let fetch: Fetch?
     private let clock: any BatonClock
     private var lastFetch: Date?
+    /// The fetch under way, which every concurrent caller waits for: an actor is
+    /// reentrant, and without this the callers arriving during the first fetch would
+    /// see an empty set and refuse good tokens as `token_unknown_key`.
+    private var inFlight: Task<Void, Never>?
     public let refetchInterval: TimeInterval
 
     /// Keys fixed by configuration; nothing is ever fetched.
@@ -43,15 +47,24 @@ public actor TrustedKeySet {
     }
 
     private func refetchIfAllowed() async {
+        if let inFlight {
+            await inFlight.value
+            return
+        }
         guard let fetch else { return }
         let now = clock.now()
         if let lastFetch, now.timeIntervalSince(lastFetch) < refetchInterval, now >= lastFetch { return }
         lastFetch = now
-        // A failed fetch keeps the cached set: the relying party keeps working while
-        // the login host is briefly unreachable.
-        if let document = try? await fetch() {
-            try? await install(document)
+        let task = Task {
+            // A failed fetch keeps the cached set: the relying party keeps working
+            // while the login host is briefly unreachable.
+            if let document = try? await fetch() {
+                try? await self.install(document)
+            }
         }
+        inFlight = task
+        await task.value
+        inFlight = nil
     }
 
     private func install(_ jwks: JWKSDocument) async throws {
