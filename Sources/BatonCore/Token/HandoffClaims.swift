@@ -3,7 +3,11 @@ import JWTKit
 /// The claims of a handoff token: exactly these, all required but `nbf`, and nothing
 /// else (PROTOCOL.md "The handoff token"). Nothing about the person travels here; `sid`
 /// is a handle the relying party looks up over the back channel.
-public struct HandoffClaims: JWTPayload, Equatable {
+public struct HandoffClaims: VerifiableClaims, Equatable {
+    public static var tokenType: TokenType { .handoff }
+    /// No handoff token may live longer than a minute.
+    public static var lifetimeCap: Int64 { 60 }
+
     public var iss: String
     public var aud: String
     public var sid: String

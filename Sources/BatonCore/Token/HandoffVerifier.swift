@@ -1,13 +1,37 @@
 import Foundation
 import JWTKit
 
-/// Verifies a handoff token for one relying party, steps 1 and 2 of "Redeeming a
-/// token" in PROTOCOL.md, failing closed: every failure is exactly one `BatonError`.
-public struct HandoffVerifier: Sendable {
+/// A kind of token Baton verifies: its `typ`, its claim set read strictly, and the
+/// registered claims every kind shares.
+public protocol VerifiableClaims: JWTPayload {
+    /// The `typ` header this kind must carry (RFC 8725 §3.11).
+    static var tokenType: TokenType { get }
+    /// The longest `exp - iat` this kind may ever have.
+    static var lifetimeCap: Int64 { get }
+    /// Reads the claims, refusing unknown, missing and mistyped ones (`token_malformed`).
+    init(strict members: [(String, JSONValue)]) throws(BatonError)
+    var iss: String { get }
+    var aud: String { get }
+    var iat: Int64 { get }
+    var exp: Int64 { get }
+    var nbf: Int64? { get }
+}
+
+/// Verifies a handoff token for one relying party: steps 1 and 2 of "Redeeming a
+/// token" in PROTOCOL.md, failing closed, every failure exactly one `BatonError`.
+public typealias HandoffVerifier = TokenVerifier<HandoffClaims>
+
+/// Verifies a back-channel logout token, with the same strictness as a handoff.
+public typealias LogoutTokenVerifier = TokenVerifier<LogoutClaims>
+
+/// The strict verification every Baton token goes through, in this order: the
+/// pre-parse, the pinned algorithm, `typ`, the claim types, a known `kid`, the
+/// signature (by jwt-kit, with only the named key), then `iss`, `aud` and the times.
+public struct TokenVerifier<Claims: VerifiableClaims>: Sendable {
     /// At most two seconds of clock skew are forgiven (PROTOCOL.md).
-    public static let maximumLeeway: Int64 = 2
-    /// No handoff token may live longer than a minute.
-    public static let lifetimeCap: Int64 = 60
+    public static var maximumLeeway: Int64 { 2 }
+    /// The longest lifetime any token of this kind may have.
+    public static var lifetimeCap: Int64 { Claims.lifetimeCap }
 
     public let issuer: String
     public let audience: String
@@ -16,16 +40,18 @@ public struct HandoffVerifier: Sendable {
     public let leeway: Int64
     public let maximumLifetime: Int64
     public let expectedType: TokenType
+    public let algorithm: SigningAlgorithm
 
-    /// A verifier for tokens from `issuer` to `audience`.
+    /// A verifier for tokens from `issuer` to `audience`, signed with `algorithm`.
     public init(
         issuer: String,
         audience: String,
         keys: TrustedKeySet,
         clock: any BatonClock,
         leeway: Int64 = 2,
-        maximumLifetime: Int64 = 60,
-        expectedType: TokenType = .handoff
+        maximumLifetime: Int64 = Claims.lifetimeCap,
+        expectedType: TokenType = Claims.tokenType,
+        algorithm: SigningAlgorithm = .eddsa
     ) {
         self.issuer = issuer
         self.audience = audience
@@ -34,26 +60,23 @@ public struct HandoffVerifier: Sendable {
         self.leeway = min(max(leeway, 0), Self.maximumLeeway)
         self.maximumLifetime = min(max(maximumLifetime, 1), Self.lifetimeCap)
         self.expectedType = expectedType
+        self.algorithm = algorithm
     }
 
     /// The verified claims, or the one refusal that applies.
-    public func verify(_ token: String) async throws(BatonError) -> HandoffClaims {
+    public func verify(_ token: String) async throws(BatonError) -> Claims {
         let jws = try CompactJWS(parsing: token)
         // The algorithm is pinned by configuration: `none`, `HS*` and anything else
         // are refused before a key is even looked at (RFC 8725 §3.1).
-        guard jws.alg == SigningAlgorithm.eddsa.rawValue else { throw .tokenUnsupportedAlg }
+        guard jws.alg == algorithm.rawValue else { throw .tokenUnsupportedAlg }
         guard jws.typ == expectedType.rawValue else { throw .tokenWrongType }
-        let claims = try HandoffClaims(strict: jws.claims)
+        let claims = try Claims(strict: jws.claims)
         guard let kid = jws.kid, !kid.isEmpty, kid.utf8.count <= 128, await keys.contains(kid: kid) else {
             throw .tokenUnknownKey
         }
-        // Ed25519 signatures are 64 bytes with S < L (RFC 8032 §5.1.7): refuse the
-        // malleable S + L form before the library sees it.
-        guard jws.signature.count == 64, Ed25519.isCanonicalScalar(jws.signature[32...]) else {
-            throw .tokenInvalidSignature
-        }
+        guard algorithm.isWellFormedSignature(jws.signature) else { throw .tokenInvalidSignature }
         do {
-            _ = try await keys.verify(token, as: HandoffClaims.self)
+            _ = try await keys.verify(token, as: Claims.self)
         } catch {
             throw .tokenInvalidSignature
         }
@@ -61,7 +84,7 @@ public struct HandoffVerifier: Sendable {
         return claims
     }
 
-    private func check(_ claims: HandoffClaims) throws(BatonError) {
+    private func check(_ claims: Claims) throws(BatonError) {
         guard Secrets.constantTimeEquals(claims.iss, issuer) else { throw .tokenWrongIssuer }
         guard Secrets.constantTimeEquals(claims.aud, audience) else { throw .tokenWrongAudience }
         let lifetime = claims.exp - claims.iat
@@ -78,6 +101,14 @@ public struct HandoffVerifier: Sendable {
 /// The signature algorithms Baton can be configured with.
 public enum SigningAlgorithm: String, Sendable, Codable {
     case eddsa = "EdDSA"
+
+    /// A signature of the right length and, for Ed25519, with S < L (RFC 8032
+    /// §5.1.7): the malleable S + L form is refused before the library sees it.
+    func isWellFormedSignature(_ signature: [UInt8]) -> Bool {
+        switch self {
+        case .eddsa: signature.count == 64 && Ed25519.isCanonicalScalar(signature[32...])
+        }
+    }
 }
 
 enum Ed25519 {
