@@ -35,9 +35,22 @@ public struct HandoffMinter: Sendable {
         let claims = HandoffClaims(
             iss: issuer, aud: audience, sid: sid, jti: Secrets.random(bytes: 18),
             iat: iat, exp: iat + lifetime, nonce: HandoffClaims.nonce(forState: state))
-        var header = JWTHeader()
-        header.typ = TokenType.handoff.rawValue
-        let token = try await keys.sign(claims, kid: JWKIdentifier(string: kid), header: header)
+        let token = try await sign(claims)
         return Minted(token: token, jti: claims.jti, iat: claims.iat, exp: claims.exp)
+    }
+
+    /// A back-channel logout token telling `audience` that login session `sid` ended;
+    /// it lives 60 seconds (PROTOCOL.md allows at most 120).
+    public func mintLogout(audience: String, sid: String) async throws -> Minted {
+        let iat = clock.now().unixSeconds
+        let claims = LogoutClaims(iss: issuer, aud: audience, iat: iat, exp: iat + 60, jti: Secrets.random(bytes: 18), sid: sid)
+        return Minted(token: try await sign(claims), jti: claims.jti, iat: claims.iat, exp: claims.exp)
+    }
+
+    /// Signs `claims` with the minter's key under the `typ` of their kind.
+    func sign<Claims: VerifiableClaims>(_ claims: Claims) async throws -> String {
+        var header = JWTHeader()
+        header.typ = Claims.tokenType.rawValue
+        return try await keys.sign(claims, kid: JWKIdentifier(string: kid), header: header)
     }
 }
