@@ -61,7 +61,11 @@ let package = Package(
         ),
         .target(
             name: "BatonLogin",
-            dependencies: ["BatonCore", "BatonWeb"],
+            dependencies: [
+                "BatonCore", "BatonWeb",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -101,6 +105,7 @@ let package = Package(
             name: "BatonTestSupport",
             dependencies: [
                 "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonServer", "BatonAttack",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

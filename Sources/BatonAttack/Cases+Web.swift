@@ -63,11 +63,18 @@ extension AttackSuite {
     }()
 
     static let headerCases: [AttackCase] = {
-        func page(_ name: String, _ fetch: @escaping @Sendable (AttackContext) async throws -> HTTPExchange) -> AttackCase {
+        /// `cacheable`: a public document (the JWKS) may be cached briefly instead.
+        func page(
+            _ name: String, cacheable: Bool = false, _ fetch: @escaping @Sendable (AttackContext) async throws -> HTTPExchange
+        ) -> AttackCase {
             AttackCase("headers", name) { context in
                 let response = try await fetch(context)
                 var missing: [String] = []
-                if response.header("Cache-Control") != "no-store" { missing.append("Cache-Control: no-store") }
+                let cacheControl = response.header("Cache-Control") ?? ""
+                let briefPublicCache = cacheControl.hasPrefix("public, max-age=") && (Int(cacheControl.dropFirst(16)) ?? 1000) <= 300
+                if cacheControl != "no-store" && !(cacheable && briefPublicCache) {
+                    missing.append(cacheable ? "Cache-Control: no-store or a public max-age of at most 300" : "Cache-Control: no-store")
+                }
                 if response.header("Referrer-Policy") != "no-referrer" { missing.append("Referrer-Policy: no-referrer") }
                 if response.header("X-Content-Type-Options") != "nosniff" { missing.append("X-Content-Type-Options: nosniff") }
                 if response.header("Content-Security-Policy")?.contains("frame-ancestors 'none'") != true {
@@ -88,7 +95,7 @@ extension AttackSuite {
             },
             page("login-home") { try await $0.signedIn().get($0.login + "/") },
             page("login-not-found") { try await $0.browser().get($0.login + "/no-such-page") },
-            page("jwks") { try await $0.browser().get($0.login + "/.well-known/jwks.json") },
+            page("jwks", cacheable: true) { try await $0.browser().get($0.login + "/.well-known/jwks.json") },
             page("handoff-refusal") { try await $0.browser().get($0.login + "/handoff?client_id=mallory") },
             page("handoff-token-redirect") { context in
                 let browser = try await context.signedIn()

@@ -51,9 +51,21 @@ public struct BackChannelClient: LoginSessionDirectory {
 
     /// The login host's JWKS.
     public func fetchJWKS() async throws -> JWKSDocument {
-        let (status, body) = try await get("/.well-known/jwks.json", authorized: false)
-        guard status == 200 else { throw BatonError.storeUnavailable }
-        return try JWKSDocument(json: Array(buffer: body))
+        try await fetchKeySet().document
+    }
+
+    /// The login host's JWKS with its `Cache-Control: max-age`, for ``TrustedKeySet``.
+    public func fetchKeySet() async throws -> FetchedJWKS {
+        var request = HTTPClientRequest(url: baseURL + "/.well-known/jwks.json")
+        request.method = .GET
+        request.headers.add(name: "Accept", value: "application/jwk-set+json, application/json")
+        let response = try await http.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 64 * 1024)
+        guard response.status == .ok else { throw BatonError.storeUnavailable }
+        let cacheControl = response.headers[canonicalForm: "Cache-Control"].joined(separator: ",")
+        return FetchedJWKS(
+            document: try JWKSDocument(json: Array(buffer: body)),
+            maxAge: FetchedJWKS.maxAge(cacheControl: cacheControl.isEmpty ? nil : cacheControl))
     }
 
     private func get(_ path: String, authorized: Bool) async throws -> (Int, ByteBuffer) {

@@ -24,13 +24,25 @@ public struct RelyingPartyConfiguration: Sendable {
     public var leeway: Int64
     /// How long an RP session lives (never beyond the login session).
     public var sessionLifetime: TimeInterval
+    /// The one signature algorithm accepted from the login host (pinned; EdDSA by
+    /// default): a token or key of any other is refused.
+    public var algorithm: SigningAlgorithm = .eddsa
+    /// An RP session unused this long ends (sliding).
+    public var sessionIdleTimeout: TimeInterval
+    /// How often, at most, a request re-checks the login session over the back
+    /// channel (0: never; back-channel logout alone then ends sessions).
+    public var revalidateInterval: TimeInterval
+    /// How long a session may go on while the login host cannot be asked before it
+    /// ends (fail closed after a grace period).
+    public var revalidateGrace: TimeInterval
 
     /// A relying-party configuration; `redirectURI` defaults to
     /// `publicOrigin/sso/callback`.
     public init(
         clientID: String, clientSecret: String, title: String, publicOrigin: String, redirectURI: String? = nil,
         issuer: String, loginBackChannelURL: String? = nil, maximumTokenLifetime: Int64 = 60, leeway: Int64 = 2,
-        sessionLifetime: TimeInterval = 8 * 3600
+        sessionLifetime: TimeInterval = 8 * 3600, sessionIdleTimeout: TimeInterval = 3600, revalidateInterval: TimeInterval = 30,
+        revalidateGrace: TimeInterval = 300
     ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
@@ -42,5 +54,8 @@ public struct RelyingPartyConfiguration: Sendable {
         self.maximumTokenLifetime = maximumTokenLifetime
         self.leeway = leeway
         self.sessionLifetime = sessionLifetime
+        self.sessionIdleTimeout = sessionIdleTimeout
+        self.revalidateInterval = revalidateInterval
+        self.revalidateGrace = revalidateGrace
     }
 }

@@ -12,7 +12,12 @@ extension RelyingPartyHost {
         } catch {
             return storeFailure(error)
         }
-        guard let session else { return .redirect("/sso/start?return_to=%2F") }
+        guard let session else {
+            var response = Response.redirect("/sso/start?return_to=%2F")
+            // A cookie that no longer authenticates is cleared, not left to linger.
+            if BatonCookie.session.value(in: request) != nil { response.setCookie(BatonCookie.session.clear()) }
+            return response
+        }
         let (csrf, csrfCookie) = CSRF.token(for: request)
         var context: [String: Any] = [
             "title": configuration.title, "display_name": session.displayName, "username": session.username,
@@ -53,16 +58,19 @@ extension RelyingPartyHost {
     }
 
     /// The live session this request's cookie names; an unknown cookie never
-    /// authenticates, and an expired session is removed.
+    /// authenticates, and an expired, idle or revoked session is removed.
     func currentSession(_ request: Request) async throws -> RPSession? {
         guard let cookie = BatonCookie.session.value(in: request),
             let session = try await store.rpSession(idHash: Secrets.hash(cookie)),
             session.clientID == configuration.clientID
         else { return nil }
-        guard clock.now() < session.expiresAt else {
-            try await store.deleteRPSession(idHash: session.idHash)
+        switch try await revalidator.check(session) {
+        case .success(let live):
+            return live
+        case .failure(let ending):
+            metrics.count("baton_rp_sessions_ended", [("reason", ending.rawValue)])
+            logger.info("session ended", metadata: ["reason": .string(ending.rawValue), "sid": .string(Secrets.fingerprint(session.loginSID))])
             return nil
         }
-        return session
     }
 }

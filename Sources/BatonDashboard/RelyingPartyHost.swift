@@ -10,6 +10,8 @@ public struct RelyingPartyHost: Sendable {
     public let configuration: RelyingPartyConfiguration
     let store: any RelyingPartyStore
     let redeemer: any HandoffRedeeming
+    let revalidator: SessionRevalidator
+    let logoutVerifier: LogoutTokenVerifier
     let pages: Pages
     let metrics = HostMetrics()
     let clock: any BatonClock
@@ -26,12 +28,18 @@ public struct RelyingPartyHost: Sendable {
         self.store = store
         let verifier = HandoffVerifier(
             issuer: configuration.issuer, audience: configuration.clientID, keys: keys, clock: clock,
-            leeway: configuration.leeway, maximumLifetime: configuration.maximumTokenLifetime)
+            leeway: configuration.leeway, maximumLifetime: configuration.maximumTokenLifetime, algorithm: configuration.algorithm)
         self.redeemer =
             redeemer
             ?? Redeemer(
                 clientID: configuration.clientID, verifier: verifier, store: store, directory: directory, clock: clock,
                 sessionLifetime: configuration.sessionLifetime)
+        self.revalidator = SessionRevalidator(
+            store: store, directory: directory, clock: clock, idleTimeout: configuration.sessionIdleTimeout,
+            interval: configuration.revalidateInterval, grace: configuration.revalidateGrace)
+        self.logoutVerifier = LogoutTokenVerifier(
+            issuer: configuration.issuer, audience: configuration.clientID, keys: keys, clock: clock, leeway: configuration.leeway,
+            algorithm: configuration.algorithm)
         self.pages = pages
         self.clock = clock
         self.logger = logger ?? Logger(label: "baton.rp.\(configuration.clientID)")
@@ -51,6 +59,7 @@ public struct RelyingPartyHost: Sendable {
         router.get("/sso/callback") { request, _ in await callback(request) }
         router.post("/logout") { request, _ in try await signOut(request) }
         router.get("/signed-out") { request, _ in signedOut(request) }
+        router.post("/sso/backchannel-logout") { request, _ in try await backChannelLogout(request) }
         router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
         router.get("/metrics") { _, _ in metrics.response() }
         router.get("/baton.css") { _, _ in pages.stylesheetResponse() }

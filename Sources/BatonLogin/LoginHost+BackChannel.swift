@@ -4,13 +4,6 @@ import Foundation
 import Hummingbird
 
 extension LoginHost {
-    /// `GET /.well-known/jwks.json`: every key still needed to verify a token.
-    func jwks() -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "application/jwk-set+json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: keyRing.jwks.jsonBytes())))
-    }
-
     /// `GET /api/sessions/{sid}`: HTTP Basic with a client's id and secret; 200 with
     /// the session while it lives, 404 once it has ended, 401 for anything but a
     /// registered client's credentials.

@@ -71,8 +71,7 @@ extension LoginHost {
         }
         do {
             if let session = try await service.session(cookie: BatonCookie.login.value(in: request)) {
-                try await service.endSession(sid: session.sid)
-                logger.info("signed out", metadata: ["sid": .string(Secrets.fingerprint(session.sid))])
+                try await endSession(session.sid, reason: "logout")
             }
         } catch {
             return storeUnavailable(error)
@@ -82,15 +81,24 @@ extension LoginHost {
         return response
     }
 
-    /// `GET /`: who is signed in, or off to the form.
+    /// `GET /`: who is signed in, their sessions on every device, or off to the form.
     func home(_ request: Request) async throws -> Response {
         let session: LoginSession?
         let user: User?
-        let sites: [String]
+        var rows: [[String: Any]] = []
         do {
             session = try await service.session(cookie: BatonCookie.login.value(in: request))
             user = try await session.asyncMap { try await service.store.user(id: $0.userID) }
-            sites = try await session.asyncMap { try await service.store.lookups(sid: $0.sid) } ?? []
+            if let session, let user {
+                for other in try await service.store.loginSessions(userID: user.id) {
+                    let sites = try await service.store.lookups(sid: other.sid)
+                    rows.append([
+                        "sid": other.sid, "current": other.sid == session.sid, "device": Self.describe(userAgent: other.userAgent),
+                        "started": other.authTime.formatted(.iso8601), "last_seen": other.lastSeen.formatted(.iso8601),
+                        "sites": sites.isEmpty ? "none yet" : sites.joined(separator: ", "),
+                    ])
+                }
+            }
         } catch {
             return storeUnavailable(error)
         }
@@ -101,10 +109,63 @@ extension LoginHost {
             [
                 "title": "Signed in", "display_name": user.displayName, "username": user.username,
                 "auth_time": session.authTime.formatted(.iso8601), "expires_at": session.expiresAt.formatted(.iso8601),
-                "sites": sites, "has_sites": !sites.isEmpty, "csrf": csrf,
+                "sessions": rows, "session_count": rows.count, "csrf": csrf,
             ])
         if let csrfCookie { response.setCookie(csrfCookie) }
         return response
+    }
+
+    /// `POST /sessions/end` (one of the person's sessions, by its `sid`) and
+    /// `POST /sessions/end-all` ("sign out everywhere"), CSRF protected. Only the
+    /// signed-in person's own sessions can be ended.
+    func endSessions(_ request: Request, all: Bool) async throws -> Response {
+        let fields = try await FormFields.body(of: request)
+        guard CSRF.isValid(request, form: fields) else {
+            return pages.problem(
+                .forbidden, title: "Not confirmed", explanation: "This form expired. Go back, reload and try again.",
+                site: "Baton login", retryURL: "/")
+        }
+        do {
+            guard let current = try await service.session(cookie: BatonCookie.login.value(in: request)) else {
+                return .redirect("/login")
+            }
+            let mine = try await service.store.loginSessions(userID: current.userID).map(\.sid)
+            let targets = all ? mine : mine.filter { $0 == fields.single("sid") }
+            for sid in targets { try await endSession(sid, reason: all ? "sign out everywhere" : "ended from the sessions page") }
+            if targets.contains(current.sid) {
+                var response = Response.redirect("/login")
+                response.setCookie(BatonCookie.login.clear())
+                return response
+            }
+            return .redirect("/")
+        } catch {
+            return storeUnavailable(error)
+        }
+    }
+
+    /// Ends a login session and sends the news to every relying party that used it.
+    func endSession(_ sid: String, reason: String) async throws {
+        let clients = try await service.endSession(sid: sid)
+        logger.info(
+            "login session ended",
+            metadata: ["sid": .string(Secrets.fingerprint(sid)), "reason": .string(reason), "notify": .string((clients ?? []).joined(separator: ","))])
+        logoutDispatcher?.poke()
+    }
+
+    /// Ends idle and expired sessions; the back-channel logouts go out at once.
+    public func reapStaleSessions() async throws -> Int {
+        let ended = try await service.endStaleSessions()
+        if !ended.isEmpty { logoutDispatcher?.poke() }
+        return ended.count
+    }
+
+    /// "Chromium on Linux" from a User-Agent header: enough to recognise a device.
+    static func describe(userAgent: String) -> String {
+        let browsers = ["Edg/": "Edge", "Firefox/": "Firefox", "Chrome/": "Chromium", "Safari/": "Safari", "curl/": "curl"]
+        let systems = ["Android": "Android", "iPhone": "iPhone", "Mac OS X": "macOS", "Windows": "Windows", "Linux": "Linux"]
+        let browser = browsers.first { userAgent.contains($0.key) }?.value ?? "A browser"
+        let system = systems.first { userAgent.contains($0.key) }?.value
+        return system.map { "\(browser) on \($0)" } ?? browser
     }
 
     private func form(_ request: Request, continuePath: String, message: String?, status: HTTPResponse.Status) -> Response {

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BatonCore
 import BatonWeb
 import Foundation
@@ -11,31 +12,50 @@ public struct LoginHost: Sendable {
     public let configuration: LoginHostConfiguration
     let service: LoginService
     let minter: HandoffMinter
-    let keyRing: SigningKeyRing
+    let signingKeys: SigningKeySource
     let pages: Pages
     let throttle: LoginThrottle
     let handoffRequests: any HandoffRequestValidating
-    let metrics = HostMetrics()
+    /// Sends back-channel logout; nil when the host was built without an HTTP client
+    /// (the queue then waits in the store for a host that has one).
+    public let logoutDispatcher: LogoutDispatcher?
+    let metrics: HostMetrics
     let clock: any BatonClock
     let logger: Logger
 
-    /// A login host over `store`, signing with the active key of `keyRing`. Only tests
+    /// A login host over `store`, signing with the active key of `keyRing`, reread from
+    /// `keyFile` (when given) as soon as it changes, so a rotation needs no restart. Only tests
     /// pass `handoffRequests`, to stand a weakened check in for the client registry.
     public init(
-        configuration: LoginHostConfiguration, store: any LoginHostStore, keyRing: SigningKeyRing, pages: Pages,
+        configuration: LoginHostConfiguration, store: any LoginHostStore, keyRing: SigningKeyRing, keyFile: String? = nil, pages: Pages,
         hasher: PasswordHasher = PasswordHasher(), clock: any BatonClock = SystemClock(),
-        logger: Logger = Logger(label: "baton.login"), handoffRequests: (any HandoffRequestValidating)? = nil
+        logger: Logger = Logger(label: "baton.login"), handoffRequests: (any HandoffRequestValidating)? = nil,
+        logoutHTTP: HTTPClient? = nil
     ) async {
         self.configuration = configuration
         self.service = LoginService(store: store, hasher: hasher, clock: clock, timeouts: configuration.sessionTimeouts)
-        self.minter = await HandoffMinter(
-            issuer: configuration.publicOrigin, key: keyRing.active, lifetime: configuration.tokenLifetime, clock: clock)
-        self.keyRing = keyRing
+        self.signingKeys = SigningKeySource(ring: keyRing, file: keyFile, clock: clock) { [logger] event in
+            switch event {
+            case .reloaded(let kids): logger.info("signing keys reloaded", metadata: ["kids": .string(kids.joined(separator: ","))])
+            case .reloadFailed(let error): logger.error("signing key file unreadable; keeping the keys in use", metadata: ["error": .string(error)])
+            }
+        }
+        self.minter = HandoffMinter(
+            issuer: configuration.publicOrigin, keys: signingKeys, lifetime: configuration.tokenLifetime, clock: clock)
         self.pages = pages
         self.throttle = LoginThrottle(limit: configuration.throttleLimit, window: configuration.throttleWindow, clock: clock)
         self.clock = clock
         self.logger = logger
         self.handoffRequests = handoffRequests ?? configuration.clients
+        let metrics = HostMetrics()
+        self.metrics = metrics
+        let minter = self.minter
+        self.logoutDispatcher = logoutHTTP.map { http in
+            LogoutDispatcher(
+                store: store, clients: configuration.clients,
+                mint: { audience, sid in try await minter.mintLogout(audience: audience, sid: sid).token }, http: http,
+                clock: clock, logger: logger, metrics: metrics)
+        }
     }
 
     /// The router with every endpoint and the middleware both hosts share.
@@ -51,6 +71,8 @@ public struct LoginHost: Sendable {
         router.get("/login") { request, _ in try await loginForm(request) }
         router.post("/login") { request, _ in try await signIn(request) }
         router.post("/logout") { request, _ in try await signOut(request) }
+        router.post("/sessions/end") { request, _ in try await endSessions(request, all: false) }
+        router.post("/sessions/end-all") { request, _ in try await endSessions(request, all: true) }
         router.get("/handoff") { request, _ in try await handoff(request) }
         router.get("/.well-known/jwks.json") { _, _ in jwks() }
         router.get("/api/sessions/:sid") { request, context in

@@ -13,11 +13,26 @@ public struct LoginHostConfiguration: Sendable {
     /// Failed sign-ins per username before 429, within `throttleWindow` seconds.
     public var throttleLimit: Int
     public var throttleWindow: TimeInterval
+    /// The algorithm of the keys this host creates (its first key, and each rotation).
+    public var signingAlgorithm: SigningAlgorithm
+    /// How long a rotated key is published before it signs: at least the JWKS max-age
+    /// plus a relying party's 30 s unknown-kid refetch interval, so that every relying
+    /// party knows the key before the first token it signs arrives.
+    public var keyActivationDelay: TimeInterval
+    /// The `Cache-Control: max-age` of the JWKS.
+    public var jwksMaxAge: Int
+
+    /// The default ``jwksMaxAge``.
+    public static let defaultJWKSMaxAge = 30
+    /// The default ``keyActivationDelay``: the default max-age plus the 30 s refetch interval.
+    public static let defaultKeyActivationDelay: TimeInterval = 60
 
     /// A login host configuration.
     public init(
         publicOrigin: String, clients: ClientRegistry, tokenLifetime: Int64 = 10,
-        sessionTimeouts: LoginService.Timeouts = .init(), throttleLimit: Int = 5, throttleWindow: TimeInterval = 300
+        sessionTimeouts: LoginService.Timeouts = .init(), throttleLimit: Int = 5, throttleWindow: TimeInterval = 300,
+        signingAlgorithm: SigningAlgorithm = .eddsa, keyActivationDelay: TimeInterval = Self.defaultKeyActivationDelay,
+        jwksMaxAge: Int = Self.defaultJWKSMaxAge
     ) {
         self.publicOrigin = publicOrigin
         self.clients = clients
@@ -25,6 +40,9 @@ public struct LoginHostConfiguration: Sendable {
         self.sessionTimeouts = sessionTimeouts
         self.throttleLimit = throttleLimit
         self.throttleWindow = throttleWindow
+        self.signingAlgorithm = signingAlgorithm
+        self.keyActivationDelay = keyActivationDelay
+        self.jwksMaxAge = jwksMaxAge
     }
 
     /// The origins of every registered `redirect_uri`, for the CSP's `form-action`.

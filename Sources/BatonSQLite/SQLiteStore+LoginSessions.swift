@@ -37,10 +37,39 @@ extension SQLiteStore: LoginSessionStore {
     }
 
     @discardableResult
-    public func endLoginSession(sid: String) async throws -> Bool {
+    public func endLoginSession(sid: String, queueLogoutAt now: Date) async throws -> [String]? {
         try await write { db in
+            guard let expiresAt = try Double.fetchOne(db, sql: "SELECT expires_at FROM login_sessions WHERE sid = ?", arguments: [sid])
+            else { return nil }
+            let clients = try String.fetchAll(
+                db, sql: "SELECT client_id FROM session_lookups WHERE sid = ? ORDER BY client_id", arguments: [sid])
+            // Queued in the same transaction as the deletion: a crash cannot end the
+            // session and lose the news.
+            for client in clients {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO logout_deliveries (sid, client_id, created_at, next_attempt_at, attempts, deadline)
+                        VALUES (?, ?, ?, ?, 0, ?)
+                        """,
+                    arguments: [sid, client, now.sqliteSeconds, now.sqliteSeconds, expiresAt])
+            }
             try db.execute(sql: "DELETE FROM login_sessions WHERE sid = ?", arguments: [sid])
-            return db.changesCount == 1
+            return clients
+        }
+    }
+
+    public func loginSessions(userID: String) async throws -> [LoginSession] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM login_sessions WHERE user_id = ? ORDER BY auth_time DESC", arguments: [userID])
+                .map(LoginSession.init(row:))
+        }
+    }
+
+    public func staleLoginSessions(now: Date, idleBefore: Date) async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(
+                db, sql: "SELECT sid FROM login_sessions WHERE expires_at <= ? OR last_seen < ?",
+                arguments: [now.sqliteSeconds, idleBefore.sqliteSeconds])
         }
     }
 

@@ -61,6 +61,26 @@ extension SQLiteStore {
                     CREATE INDEX rp_sessions_login ON rp_sessions(client_id, login_sid);
                     """)
         }
+        migrator.registerMigration("v2: back-channel logout queue, RP idle and revalidation times") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE logout_deliveries (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        sid TEXT NOT NULL,
+                        client_id TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        next_attempt_at REAL NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        deadline REAL NOT NULL,
+                        last_error TEXT,
+                        UNIQUE (sid, client_id)
+                    );
+                    CREATE INDEX logout_deliveries_due ON logout_deliveries(next_attempt_at);
+                    ALTER TABLE rp_sessions ADD COLUMN last_seen REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE rp_sessions ADD COLUMN last_validated REAL NOT NULL DEFAULT 0;
+                    UPDATE rp_sessions SET last_seen = created_at, last_validated = created_at;
+                    """)
+        }
         return migrator
     }
 }

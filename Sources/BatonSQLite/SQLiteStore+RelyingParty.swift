@@ -34,13 +34,14 @@ extension SQLiteStore: RPSessionStore {
             try db.execute(
                 sql: """
                     INSERT INTO rp_sessions (id_hash, client_id, login_sid, created_by_jti, return_to, subject, username,
-                        display_name, created_at, expires_at, timeline)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        display_name, created_at, expires_at, timeline, last_seen, last_validated)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     session.idHash, session.clientID, session.loginSID, session.createdByJTI, session.returnTo,
                     session.subject, session.username, session.displayName, session.createdAt.sqliteSeconds,
-                    session.expiresAt.sqliteSeconds, timeline,
+                    session.expiresAt.sqliteSeconds, timeline, session.lastSeen.sqliteSeconds,
+                    session.lastValidated.sqliteSeconds,
                 ])
         }
     }
@@ -58,7 +59,8 @@ extension SQLiteStore: RPSessionStore {
                 createdByJTI: row["created_by_jti"], returnTo: row["return_to"], subject: row["subject"],
                 username: row["username"], displayName: row["display_name"],
                 createdAt: Date(sqliteSeconds: row["created_at"]), expiresAt: Date(sqliteSeconds: row["expires_at"]),
-                timeline: timeline)
+                timeline: timeline, lastSeen: Date(sqliteSeconds: row["last_seen"]),
+                lastValidated: Date(sqliteSeconds: row["last_validated"]))
         }
     }
 
@@ -67,6 +69,18 @@ extension SQLiteStore: RPSessionStore {
         try await write { db in
             try db.execute(sql: "DELETE FROM rp_sessions WHERE id_hash = ?", arguments: [idHash])
             return db.changesCount == 1
+        }
+    }
+
+    public func touchRPSession(idHash: String, lastSeen: Date, lastValidated: Date?) async throws {
+        try await write { db in
+            if let lastValidated {
+                try db.execute(
+                    sql: "UPDATE rp_sessions SET last_seen = ?, last_validated = ? WHERE id_hash = ?",
+                    arguments: [lastSeen.sqliteSeconds, lastValidated.sqliteSeconds, idHash])
+            } else {
+                try db.execute(sql: "UPDATE rp_sessions SET last_seen = ? WHERE id_hash = ?", arguments: [lastSeen.sqliteSeconds, idHash])
+            }
         }
     }
 
@@ -85,8 +99,10 @@ extension SQLiteStore {
     public func prune(now: Date) async throws -> Int {
         try await write { db in
             var removed = 0
+            // Login sessions past their absolute expiry go without a logout message: every
+            // RP session was capped at that expiry. Deliveries past their deadline go too.
             for table in ["used_tokens WHERE until", "pending_sign_ins WHERE expires_at", "rp_sessions WHERE expires_at",
-                "login_sessions WHERE expires_at"]
+                "login_sessions WHERE expires_at", "logout_deliveries WHERE deadline"]
             {
                 try db.execute(sql: "DELETE FROM \(table) < ?", arguments: [now.sqliteSeconds])
                 removed += db.changesCount

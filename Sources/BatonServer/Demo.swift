@@ -35,7 +35,8 @@ public struct DemoSetup: Sendable {
             clients: Self.relyingParties.map { rp in
                 ClientRegistry.Client(
                     clientID: rp.id, redirectURIs: ["http://\(rp.id).localhost:\(rp.port)/sso/callback"],
-                    secretHash: Secrets.hash(secrets[rp.id] ?? ""))
+                    secretHash: Secrets.hash(secrets[rp.id] ?? ""),
+                    backChannelLogoutURI: "http://127.0.0.1:\(rp.port)/sso/backchannel-logout")
             })
         self.login = login
         self.relyingPartyFiles = Self.relyingParties.map { rp in

@@ -12,16 +12,17 @@ import ServiceLifecycle
 /// Wires configuration files to hosts: the stores, keys, templates and HTTP servers.
 /// The CLI and the tests build hosts only through here.
 public enum HostAssembly {
-    /// A login host from its configuration file.
+    /// A login host from its configuration file; `http` posts its back-channel logouts.
     public static func loginHost(
-        _ file: LoginHostFile, clock: any BatonClock = SystemClock(), logger: Logger = Logger(label: "baton.login")
+        _ file: LoginHostFile, http: HTTPClient? = nil, clock: any BatonClock = SystemClock(),
+        logger: Logger = Logger(label: "baton.login")
     ) async throws -> (host: LoginHost, store: SQLiteStore) {
         let store = try SQLiteStore(path: file.database)
-        let ring = try SigningKeyRing.loadOrCreate(at: file.signingKeys, clock: clock)
+        let ring = try SigningKeyRing.loadOrCreate(at: file.signingKeys, algorithm: file.host.signingAlgorithm, clock: clock)
         let pages = try await Pages.load(directory: Pages.locateTemplates(file.templates))
         let host = await LoginHost(
-            configuration: file.host, store: store, keyRing: ring, pages: pages,
-            hasher: PasswordHasher(cost: UInt8(file.bcryptCost)), clock: clock, logger: logger)
+            configuration: file.host, store: store, keyRing: ring, keyFile: file.signingKeys, pages: pages,
+            hasher: PasswordHasher(cost: UInt8(file.bcryptCost)), clock: clock, logger: logger, logoutHTTP: http)
         return (host, store)
     }
 
@@ -37,11 +38,11 @@ public enum HostAssembly {
             guard let data = FileManager.default.contents(atPath: trusted),
                 let document = try? JWKSDocument(json: Array(data)), !document.keys.isEmpty
             else {
-                throw ConfigurationError(field: "trusted_keys", message: "\(trusted) is not a JWKS with an Ed25519 key")
+                throw ConfigurationError(field: "trusted_keys", message: "\(trusted) is not a JWKS with an Ed25519 or P-256 key")
             }
             keys = try await TrustedKeySet(fixed: document, clock: clock)
         } else {
-            keys = TrustedKeySet(fetchingWith: { try await backChannel.fetchJWKS() }, clock: clock)
+            keys = TrustedKeySet(fetchingCacheableWith: { try await backChannel.fetchKeySet() }, clock: clock)
         }
         let pages = try await Pages.load(directory: Pages.locateTemplates(file.templates))
         let host = RelyingPartyHost(
@@ -88,6 +89,32 @@ public struct PruneService: Service {
             }
             // Wakes early, and ends the loop, when shutdown begins.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(60)) }
+        }
+    }
+}
+
+/// Ends idle and expired login sessions every `interval`, sending their
+/// back-channel logouts.
+public struct SessionReaperService: Service {
+    let host: LoginHost
+    let interval: Duration
+    let logger: Logger
+
+    /// A reaper for `host`.
+    public init(host: LoginHost, interval: Duration = .seconds(30), logger: Logger) {
+        self.host = host
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                _ = try await host.reapStaleSessions()
+            } catch {
+                logger.error("reaping sessions failed", metadata: ["error": .string(String(describing: error))])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

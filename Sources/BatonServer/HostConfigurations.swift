@@ -48,6 +48,7 @@ public struct LoginHostFile: Sendable {
         templates = try reader.optionalPath("templates")
         bcryptCost = try reader.int("bcrypt_cost", default: 11, range: 4...16)
         let lifetime = try reader.int("token_lifetime_seconds", default: 10, range: 1...60)
+        let keys = try Self.readKeySettings(&reader)
         var timeouts = LoginService.Timeouts()
         if var session = try reader.object("session") {
             timeouts.absolute = TimeInterval(try session.int("absolute_timeout_seconds", default: 43200, range: 60...2_592_000))
@@ -58,6 +59,8 @@ public struct LoginHostFile: Sendable {
         for var client in try reader.objects("clients") {
             let id = try client.string("client_id")
             let uris = try client.strings("redirect_uris")
+            let logoutURI = try client.optionalString("backchannel_logout_uri")
+            if let logoutURI { try ConfigReader.checkAbsoluteURL(logoutURI, field: client.name("backchannel_logout_uri")) }
             for (index, uri) in uris.enumerated() {
                 try ConfigReader.checkAbsoluteURL(uri, field: client.name("redirect_uris") + "[\(index)]")
             }
@@ -75,14 +78,50 @@ public struct LoginHostFile: Sendable {
                 secretHash = Secrets.hash(secret)
             }
             try client.finish()
-            clients.append(.init(clientID: id, redirectURIs: uris, secretHash: secretHash))
+            clients.append(.init(clientID: id, redirectURIs: uris, secretHash: secretHash, backChannelLogoutURI: logoutURI))
         }
         guard Set(clients.map(\.clientID)).count == clients.count else {
             throw ConfigurationError(field: reader.name("clients"), message: "lists a client_id twice")
         }
         try reader.finish()
         host = LoginHostConfiguration(
-            publicOrigin: origin, clients: ClientRegistry(clients), tokenLifetime: Int64(lifetime), sessionTimeouts: timeouts)
+            publicOrigin: origin, clients: ClientRegistry(clients), tokenLifetime: Int64(lifetime), sessionTimeouts: timeouts,
+            signingAlgorithm: keys.algorithm, keyActivationDelay: keys.activationDelay, jwksMaxAge: keys.maxAge)
+    }
+}
+
+extension LoginHostFile {
+    /// `signing_algorithm`, `jwks_max_age_seconds` and `key_activation_delay_seconds`.
+    /// The delay must cover the JWKS max-age (as a relying party clamps it, at least
+    /// 5 s) plus the 30 s unknown-kid refetch interval: then every relying party holds
+    /// a rotated key before the first token it signs arrives.
+    static func readKeySettings(_ reader: inout ConfigReader) throws -> (
+        algorithm: SigningAlgorithm, maxAge: Int, activationDelay: TimeInterval
+    ) {
+        let algorithm = try SigningAlgorithm.read(&reader, "signing_algorithm")
+        let maxAge = try reader.int("jwks_max_age_seconds", default: LoginHostConfiguration.defaultJWKSMaxAge, range: 0...300)
+        let minimumDelay = max(maxAge, Int(TrustedKeySet.defaultMaxAgeBounds.lowerBound)) + 30
+        let delay = try reader.int(
+            "key_activation_delay_seconds", default: max(Int(LoginHostConfiguration.defaultKeyActivationDelay), minimumDelay),
+            range: 0...86400)
+        guard delay >= minimumDelay else {
+            throw ConfigurationError(
+                field: reader.name("key_activation_delay_seconds"),
+                message: "must be at least \(minimumDelay) (jwks_max_age_seconds + 30), so relying parties know a new key before it signs")
+        }
+        return (algorithm, maxAge, TimeInterval(delay))
+    }
+}
+
+extension SigningAlgorithm {
+    /// An optional `"EdDSA"` or `"ES256"` setting, EdDSA by default.
+    static func read(_ reader: inout ConfigReader, _ key: String) throws -> SigningAlgorithm {
+        guard let name = try reader.optionalString(key) else { return .eddsa }
+        guard let algorithm = SigningAlgorithm(rawValue: name) else {
+            throw ConfigurationError(
+                field: reader.name(key), message: "must be one of \(SigningAlgorithm.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+        }
+        return algorithm
     }
 }
 
@@ -115,12 +154,17 @@ public struct RelyingPartyFile: Sendable {
         database = try reader.path("database")
         templates = try reader.optionalPath("templates")
         trustedKeys = try reader.optionalPath("trusted_keys")
+        let algorithm = try SigningAlgorithm.read(&reader, "algorithm")
         host = RelyingPartyConfiguration(
             clientID: clientID, clientSecret: secret, title: try reader.optionalString("title") ?? clientID.capitalized,
             publicOrigin: origin, redirectURI: redirectURI, issuer: issuer, loginBackChannelURL: backChannel,
             maximumTokenLifetime: Int64(try reader.int("max_token_lifetime_seconds", default: 60, range: 1...60)),
             leeway: Int64(try reader.int("leeway_seconds", default: 2, range: 0...2)),
-            sessionLifetime: TimeInterval(try reader.int("session_lifetime_seconds", default: 28800, range: 60...2_592_000)))
+            sessionLifetime: TimeInterval(try reader.int("session_lifetime_seconds", default: 28800, range: 60...2_592_000)),
+            sessionIdleTimeout: TimeInterval(try reader.int("session_idle_timeout_seconds", default: 3600, range: 60...2_592_000)),
+            revalidateInterval: TimeInterval(try reader.int("revalidate_seconds", default: 30, range: 0...86400)),
+            revalidateGrace: TimeInterval(try reader.int("revalidate_grace_seconds", default: 300, range: 0...86400)))
+        host.algorithm = algorithm
         try reader.finish()
     }
 }

@@ -23,7 +23,11 @@ public struct HostRunner: Sendable {
         var loginStore: SQLiteStore?
         var servers: [any Service] = []
         if let login {
-            let (host, store) = try await HostAssembly.loginHost(login)
+            let http = BackChannelClient.makeHTTPClient()
+            services.append(HTTPClientService(client: http))
+            let (host, store) = try await HostAssembly.loginHost(login, http: http)
+            if let dispatcher = host.logoutDispatcher { services.append(dispatcher) }
+            services.append(SessionReaperService(host: host, logger: Logger(label: "baton.login.reaper")))
             servers.append(HostAssembly.application(router: host.router(), listen: login.listen, logger: Logger(label: "baton.login")))
             stores.append(store)
             loginStore = store

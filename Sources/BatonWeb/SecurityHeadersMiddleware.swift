@@ -2,7 +2,8 @@ import HTTPTypes
 import Hummingbird
 
 /// Adds the headers PROTOCOL.md asks of every response of both hosts, error pages
-/// and 404s included: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`,
+/// and 404s included: `Cache-Control: no-store` (unless the handler chose a
+/// `Cache-Control` itself, as the public JWKS does), `Referrer-Policy: no-referrer`,
 /// `X-Content-Type-Options: nosniff` and a CSP with `frame-ancestors 'none'`.
 public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     let contentSecurityPolicy: String
@@ -36,7 +37,9 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
             response = pages.problem(
                 error.status, title: "Bad request", explanation: "The request could not be understood.", site: site, retryURL: "/")
         }
-        response.headers[.cacheControl] = "no-store"
+        // A handler may allow caching of a public document (the JWKS); every other
+        // response, error pages included, is no-store.
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         response.headers[.referrerPolicy] = "no-referrer"
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.contentSecurityPolicy] = contentSecurityPolicy

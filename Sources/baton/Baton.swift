@@ -6,5 +6,5 @@ struct Baton: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton",
         abstract: "Cross-domain single sign-on with one-time handoff tokens.",
-        subcommands: [DemoCommand.self, ServeCommand.self, UsersCommand.self, AttackCommand.self])
+        subcommands: [DemoCommand.self, ServeCommand.self, UsersCommand.self, KeysCommand.self, SessionsCommand.self, AttackCommand.self])
 }

@@ -21,6 +21,9 @@ struct ForgetfulStore: RelyingPartyStore {
     func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int {
         try await base.deleteRPSessions(loginSID: loginSID, clientID: clientID)
     }
+    func touchRPSession(idHash: String, lastSeen: Date, lastValidated: Date?) async throws {
+        try await base.touchRPSession(idHash: idHash, lastSeen: lastSeen, lastValidated: lastValidated)
+    }
 }
 
 /// A redeemer that verifies, burns and looks the session up, but never compares the

@@ -38,18 +38,22 @@ struct TrustedKeySetTests {
         TrustedKeySet(fetchingWith: { try await endpoint.serve() }, clock: clock, refetchInterval: interval)
     }
 
-    @Test("the first use fetches; a known kid never fetches again")
+    @Test("the first use fetches; a known kid never fetches again while the set is fresh")
     func knownKidDoesNotFetch() async {
         let endpoint = FakeJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]))
         let keys = keySet(endpoint)
         #expect(await endpoint.fetches == 0)
         #expect(await keys.contains(kid: first.kid))
         #expect(await endpoint.fetches == 1)
-        for _ in 0..<20 {
-            clock.advance(by: 60)
+        // Without a max-age, the set is kept for the longest bound (300 s).
+        for _ in 0..<29 {
+            clock.advance(by: 10)
             #expect(await keys.contains(kid: first.kid))
         }
         #expect(await endpoint.fetches == 1)
+        clock.advance(by: 10)
+        #expect(await keys.contains(kid: first.kid))
+        #expect(await endpoint.fetches == 2)
     }
 
     @Test("a flood of unknown kids refetches at most once per interval")
@@ -167,3 +171,159 @@ actor FetchCounter {
     private(set) var count = 0
     func increment() { count += 1 }
 }
+
+/// Serves a JWKS with a `Cache-Control: max-age`, counting fetches.
+actor CacheableJWKSEndpoint {
+    private(set) var fetches = 0
+    var document: JWKSDocument
+    var maxAge: TimeInterval?
+    var failing = false
+
+    init(_ document: JWKSDocument, maxAge: TimeInterval?) {
+        self.document = document
+        self.maxAge = maxAge
+    }
+
+    func serve() throws -> FetchedJWKS {
+        fetches += 1
+        if failing { throw StoreError("login host unreachable") }
+        return FetchedJWKS(document: document, maxAge: maxAge)
+    }
+
+    func publish(_ document: JWKSDocument) { self.document = document }
+    func setFailing(_ failing: Bool) { self.failing = failing }
+}
+
+/// The relying party caches the JWKS for the login host's max-age (bounded), then
+/// refreshes it on the next use; a failed refresh keeps the cached set.
+@Suite("TrustedKeySet: JWKS caching")
+struct TrustedKeySetCachingTests {
+    let clock = ManualClock(Date(timeIntervalSince1970: 1_750_000_000))
+    let first: TokenForge
+    let second: TokenForge
+
+    init() throws {
+        first = try TokenForge(seedByte: 0x41)
+        second = try TokenForge(seedByte: 0x42)
+    }
+
+    private func keySet(_ endpoint: CacheableJWKSEndpoint) -> TrustedKeySet {
+        TrustedKeySet(fetchingCacheableWith: { try await endpoint.serve() }, clock: clock)
+    }
+
+    @Test("no refetch before max-age; the first use after it refreshes and sees a newly published key")
+    func honoursMaxAge() async {
+        let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 60)
+        let keys = keySet(endpoint)
+        #expect(await keys.contains(kid: first.kid))
+        await endpoint.publish(JWKSDocument(keys: [first.signingKey.publicJWK, second.signingKey.publicJWK]))
+        for _ in 0..<59 {
+            clock.advance(by: 1)
+            #expect(await keys.contains(kid: first.kid))
+        }
+        #expect(await endpoint.fetches == 1)
+        clock.advance(by: 1)  // 60 s: stale
+        #expect(await keys.contains(kid: first.kid))
+        #expect(await endpoint.fetches == 2)
+        // The refresh brought the second key without an unknown-kid refetch.
+        #expect(await keys.contains(kid: second.kid))
+        #expect(await endpoint.fetches == 2)
+    }
+
+    @Test("a key published before it signs is known to a relying party that fetched just before, once max-age has passed")
+    func publishBeforeSigning() async {
+        let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 30)
+        let keys = keySet(endpoint)
+        #expect(await keys.contains(kid: first.kid))  // fetched at t0
+        clock.advance(by: 1)
+        await endpoint.publish(JWKSDocument(keys: [first.signingKey.publicJWK, second.signingKey.publicJWK]))  // rotated at t0 + 1
+        clock.advance(by: 29)  // the new key signs from t0 + 1 + activation delay (>= 30 + 30): long after max-age
+        #expect(await keys.contains(kid: second.kid))
+    }
+
+    @Test("a failed refresh keeps the cached set and retries after the shortest cache time, not on every use")
+    func failedRefreshKeepsCache() async {
+        let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 30)
+        let keys = keySet(endpoint)
+        #expect(await keys.contains(kid: first.kid))
+        await endpoint.setFailing(true)
+        clock.advance(by: 30)
+        #expect(await keys.contains(kid: first.kid))
+        #expect(await endpoint.fetches == 2)
+        for _ in 0..<20 {
+            #expect(await keys.contains(kid: first.kid))
+        }
+        #expect(await endpoint.fetches == 2)
+        clock.advance(by: TrustedKeySet.defaultMaxAgeBounds.lowerBound)
+        #expect(await keys.contains(kid: first.kid))
+        #expect(await endpoint.fetches == 3)
+        await endpoint.setFailing(false)
+        clock.advance(by: TrustedKeySet.defaultMaxAgeBounds.lowerBound)
+        #expect(await keys.contains(kid: first.kid))
+        #expect(await endpoint.fetches == 4)
+        // Fresh again for the full max-age.
+        clock.advance(by: 29)
+        #expect(await keys.contains(kid: first.kid))
+        #expect(await endpoint.fetches == 4)
+    }
+
+    @Test("max-age is clamped: 0 or no-store is at least 5 s, a day is at most 300 s")
+    func clamped() async {
+        let tiny = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 0)
+        let tinyKeys = keySet(tiny)
+        #expect(await tinyKeys.contains(kid: first.kid))
+        clock.advance(by: 4.5)
+        #expect(await tinyKeys.contains(kid: first.kid))
+        #expect(await tiny.fetches == 1)
+        clock.advance(by: 0.5)
+        #expect(await tinyKeys.contains(kid: first.kid))
+        #expect(await tiny.fetches == 2)
+
+        let huge = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 86400)
+        let hugeKeys = keySet(huge)
+        #expect(await hugeKeys.contains(kid: first.kid))
+        clock.advance(by: 299)
+        #expect(await hugeKeys.contains(kid: first.kid))
+        #expect(await huge.fetches == 1)
+        clock.advance(by: 1)
+        #expect(await hugeKeys.contains(kid: first.kid))
+        #expect(await huge.fetches == 2)
+    }
+
+    @Test("an unknown kid still refetches at most once per 30 s while the cache is fresh")
+    func unknownKidStillRateLimited() async {
+        let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 300)
+        let keys = keySet(endpoint)
+        #expect(await keys.contains(kid: first.kid))
+        for index in 0..<50 {
+            #expect(await !keys.contains(kid: "forged-\(index)"))
+        }
+        #expect(await endpoint.fetches == 1)
+        clock.advance(by: 30)
+        #expect(await !keys.contains(kid: "forged-x"))
+        #expect(await endpoint.fetches == 2)
+    }
+
+    @Test("concurrent callers after max-age share one refresh")
+    func concurrentRefreshIsShared() async {
+        let document = JWKSDocument(keys: [first.signingKey.publicJWK])
+        let fetches = FetchCounter()
+        let keys = TrustedKeySet(
+            fetchingCacheableWith: {
+                await fetches.increment()
+                try await Task.sleep(for: .milliseconds(100))
+                return FetchedJWKS(document: document, maxAge: 30)
+            }, clock: clock)
+        #expect(await keys.contains(kid: first.kid))
+        clock.advance(by: 31)
+        let kid = first.kid
+        await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<32 {
+                group.addTask { await keys.contains(kid: kid) }
+            }
+            for await found in group { #expect(found) }
+        }
+        #expect(await fetches.count == 2)
+    }
+}
+

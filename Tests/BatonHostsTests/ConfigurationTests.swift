@@ -84,6 +84,6 @@ struct ConfigurationTests {
             #expect(mode.intValue & 0o077 == 0, "\(file)")
         }
         let again = try SigningKeyRing.loadOrCreate(at: first.login.signingKeys, clock: SystemClock())
-        #expect(again.active.kid == (try SigningKeyRing.load(from: first.login.signingKeys)).active.kid)
+        #expect(again.active(at: Date()).kid == (try SigningKeyRing.load(from: first.login.signingKeys)).active(at: Date()).kid)
     }
 }

@@ -124,4 +124,7 @@ struct FailingBurnStore: RelyingPartyStore {
     func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int {
         try await base.deleteRPSessions(loginSID: loginSID, clientID: clientID)
     }
+    func touchRPSession(idHash: String, lastSeen: Date, lastValidated: Date?) async throws {
+        try await base.touchRPSession(idHash: idHash, lastSeen: lastSeen, lastValidated: lastValidated)
+    }
 }

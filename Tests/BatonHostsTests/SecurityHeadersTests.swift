@@ -7,7 +7,12 @@ import Testing
 struct SecurityHeadersTests {
     static func expectSecurityHeaders(_ response: HTTPExchange, sourceLocation: SourceLocation = #_sourceLocation) {
         let what = "\(response.method) \(response.url) → \(response.status)"
-        #expect(response.header("Cache-Control") == "no-store", "\(what)", sourceLocation: sourceLocation)
+        if PublicURL(response.url)?.path == "/.well-known/jwks.json" {
+            // The one public document: relying parties may cache it briefly.
+            #expect(response.header("Cache-Control")?.hasPrefix("public, max-age=") == true, "\(what)", sourceLocation: sourceLocation)
+        } else {
+            #expect(response.header("Cache-Control") == "no-store", "\(what)", sourceLocation: sourceLocation)
+        }
         #expect(response.header("Referrer-Policy") == "no-referrer", "\(what)", sourceLocation: sourceLocation)
         #expect(response.header("X-Content-Type-Options") == "nosniff", "\(what)", sourceLocation: sourceLocation)
         #expect(
@@ -26,7 +31,12 @@ struct SecurityHeadersTests {
                 }
             }
             responses.append(try await browser.get(TestHosts.loginOrigin + "/login?continue=/"))
-            responses.append(try await browser.get(TestHosts.loginOrigin + "/.well-known/jwks.json"))
+            // The JWKS is public and cacheable (KeyRotationTests); it carries the other three headers.
+            let jwks = try await browser.get(TestHosts.loginOrigin + "/.well-known/jwks.json")
+            #expect(jwks.header("Cache-Control")?.hasPrefix("public, max-age=") == true)
+            #expect(jwks.header("Referrer-Policy") == "no-referrer")
+            #expect(jwks.header("X-Content-Type-Options") == "nosniff")
+            #expect(jwks.header("Content-Security-Policy")?.contains("frame-ancestors 'none'") == true)
             responses.append(try await browser.get(TestHosts.loginOrigin + "/handoff?client_id=nobody"))
             responses.append(try await browser.get(TestHosts.dashboardOrigin + "/sso/start?return_to=/"))
             responses.append(try await browser.get(TestHosts.dashboardOrigin + "/sso/callback"))

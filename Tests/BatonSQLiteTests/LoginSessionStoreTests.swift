@@ -65,14 +65,14 @@ struct LoginSessionStoreTests {
             try await store.insertLoginSession(Records.loginSession(sid: "sid-2", userID: "user-1", secretHash: "hash-2"))
             try await store.recordLookup(sid: "sid-1", clientID: "dashboard", at: at(5))
             try await store.recordLookup(sid: "sid-2", clientID: "reports", at: at(5))
-            #expect(try await store.endLoginSession(sid: "sid-1") == true)
-            #expect(try await store.endLoginSession(sid: "sid-1") == false)
+            #expect(try await store.endLoginSession(sid: "sid-1", queueLogoutAt: Date()) != nil)
+            #expect(try await store.endLoginSession(sid: "sid-1", queueLogoutAt: Date()) == nil)
             #expect(try await store.loginSession(sid: "sid-1") == nil)
             #expect(try await store.loginSession(secretHash: "hash-1") == nil)
             #expect(try await store.lookups(sid: "sid-1") == [])
             #expect(try await store.loginSession(sid: "sid-2") != nil)
             #expect(try await store.lookups(sid: "sid-2") == ["reports"])
-            #expect(try await store.endLoginSession(sid: "never-existed") == false)
+            #expect(try await store.endLoginSession(sid: "never-existed", queueLogoutAt: Date()) == nil)
         }
     }
 

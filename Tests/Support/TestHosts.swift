@@ -10,6 +10,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// A login host and the two demo relying parties (`dashboard`, `reports`), each on
@@ -25,10 +26,13 @@ public struct TestHosts: Sendable {
 
     public let directory: String
     public let clock: TestClock
+    public let loginHost: LoginHost
     public let loginStore: SQLiteStore
     public let dashboardStore: SQLiteStore
     public let reportsStore: SQLiteStore
     public let keyRing: SigningKeyRing
+    /// The login host's key file: a second writer (`baton keys rotate`) may rotate it.
+    public var keyFile: String { directory + "/keys.json" }
     public let http: HTTPClient
     public let routes: [String: String]
     public let ports: [String: Int]
@@ -46,8 +50,25 @@ public struct TestHosts: Sendable {
         public var dashboardStoreOverride: (@Sendable (SQLiteStore) -> any RelyingPartyStore)?
         /// Stands a weakened redeemer in for the dashboard's.
         public var dashboardRedeemer: (@Sendable (RelyingPartyParts) -> any HandoffRedeeming)?
+        /// Clients registered without a back-channel logout URI (they rely on revalidation).
+        public var withoutBackChannelLogout: Set<String> = []
+        /// The relying parties' revalidation interval (0: never).
+        public var revalidateInterval: TimeInterval = 30
+        /// Idle timeouts: login sessions, RP sessions.
+        public var loginIdleTimeout: TimeInterval = 2 * 3600
+        public var rpIdleTimeout: TimeInterval = 3600
         /// Stands a weakened `/handoff` check in for the login host's client registry.
         public var handoffRequests: (@Sendable (ClientRegistry) -> any HandoffRequestValidating)?
+        /// The algorithm of the login host's keys.
+        public var signingAlgorithm: SigningAlgorithm = .eddsa
+        /// The algorithm the relying parties pin (the login host's by default).
+        public var relyingPartyAlgorithm: SigningAlgorithm?
+        /// How long a rotated key is published before it signs.
+        public var keyActivationDelay: TimeInterval = LoginHostConfiguration.defaultKeyActivationDelay
+        /// The JWKS `Cache-Control: max-age`.
+        public var jwksMaxAge = LoginHostConfiguration.defaultJWKSMaxAge
+        /// How long the relying parties cache the JWKS at least and at most.
+        public var jwksMaxAgeBounds = TrustedKeySet.defaultMaxAgeBounds
 
         /// Defaults.
         public init() {}
@@ -69,22 +90,33 @@ public struct TestHosts: Sendable {
         }()
 
         let secrets = ["dashboard": Secrets.random(), "reports": Secrets.random()]
+        // The relying parties' ports are chosen first: the login host must know where to
+        // send back-channel logouts before they start.
+        let rpPorts = ["dashboard": try freePort(), "reports": try freePort()]
         let clients = [("dashboard", dashboardOrigin), ("reports", reportsOrigin)].map { id, origin in
-            ClientRegistry.Client(clientID: id, redirectURIs: [origin + "/sso/callback"], secretHash: Secrets.hash(secrets[id]!))
+            ClientRegistry.Client(
+                clientID: id, redirectURIs: [origin + "/sso/callback"], secretHash: Secrets.hash(secrets[id]!),
+                backChannelLogoutURI: options.withoutBackChannelLogout.contains(id)
+                    ? nil : "http://127.0.0.1:\(rpPorts[id]!)/sso/backchannel-logout")
         }
         let loginStore = try SQLiteStore(path: directory + "/login.sqlite")
         let hasher = PasswordHasher(cost: 4)
         try await loginStore.insertUser(
             User(id: "user-alice", username: username, displayName: "Alice Liddell", passwordHash: await hasher.hash(password), createdAt: clock.now()))
-        let ring = try SigningKeyRing.loadOrCreate(at: directory + "/keys.json", clock: clock)
+        let ring = try SigningKeyRing.loadOrCreate(at: directory + "/keys.json", algorithm: options.signingAlgorithm, clock: clock)
+        let backChannelHTTP = BackChannelClient.makeHTTPClient()
         let login = await LoginHost(
             configuration: LoginHostConfiguration(
                 publicOrigin: loginOrigin, clients: ClientRegistry(clients), tokenLifetime: options.tokenLifetime,
-                throttleLimit: options.throttleLimit),
-            store: loginStore, keyRing: ring, pages: pages, hasher: hasher, clock: clock, logger: logger,
-            handoffRequests: options.handoffRequests?(ClientRegistry(clients)))
+                sessionTimeouts: .init(idle: options.loginIdleTimeout), throttleLimit: options.throttleLimit,
+                signingAlgorithm: options.signingAlgorithm, keyActivationDelay: options.keyActivationDelay,
+                jwksMaxAge: options.jwksMaxAge),
+            store: loginStore, keyRing: ring, keyFile: directory + "/keys.json", pages: pages, hasher: hasher, clock: clock,
+            logger: logger,
+            handoffRequests: options.handoffRequests?(ClientRegistry(clients)), logoutHTTP: backChannelHTTP)
         let http = Browser.makeHTTPClient()
-        let backChannelHTTP = BackChannelClient.makeHTTPClient()
+        let dispatcher = Task { await login.logoutDispatcher?.run() }
+        defer { dispatcher.cancel() }
         do {
             let result = try await Application(router: login.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
                 .test(.live) { loginClient in
@@ -94,38 +126,64 @@ public struct TestHosts: Sendable {
                     func relyingParty(_ id: String, _ title: String, _ origin: String, _ store: any RelyingPartyStore) -> RelyingPartyHost {
                         let backChannel = BackChannelClient(
                             http: backChannelHTTP, baseURL: "http://127.0.0.1:\(loginPort)", clientID: id, clientSecret: secrets[id]!)
-                        let keys = TrustedKeySet(fetchingWith: { try await backChannel.fetchJWKS() }, clock: clock)
+                        let keys = TrustedKeySet(
+                            fetchingCacheableWith: { try await backChannel.fetchKeySet() }, clock: clock,
+                            maxAgeBounds: options.jwksMaxAgeBounds)
                         let parts = RelyingPartyParts(
                             clientID: id, issuer: loginOrigin, keys: keys, store: store, directory: backChannel, clock: clock)
                         return RelyingPartyHost(
+                            pinning: options.relyingPartyAlgorithm ?? options.signingAlgorithm,
                             configuration: RelyingPartyConfiguration(
                                 clientID: id, clientSecret: secrets[id]!, title: title, publicOrigin: origin, issuer: loginOrigin,
-                                loginBackChannelURL: "http://127.0.0.1:\(loginPort)"),
+                                loginBackChannelURL: "http://127.0.0.1:\(loginPort)", sessionIdleTimeout: options.rpIdleTimeout,
+                                revalidateInterval: options.revalidateInterval),
                             store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger,
                             redeemer: id == "dashboard" ? options.dashboardRedeemer?(parts) : nil)
                     }
                     let dashboard = relyingParty(
                         "dashboard", "Dashboard", dashboardOrigin, options.dashboardStoreOverride?(dashboardStore) ?? dashboardStore)
                     let reports = relyingParty("reports", "Reports", reportsOrigin, reportsStore)
-                    return try await Application(router: dashboard.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-                        .test(.live) { dashboardClient in
-                            try await Application(router: reports.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-                                .test(.live) { reportsClient in
-                                    let ports = [
-                                        "login": loginPort, "dashboard": dashboardClient.port!, "reports": reportsClient.port!,
-                                    ]
-                                    let hosts = TestHosts(
-                                        directory: directory, clock: clock, loginStore: loginStore, dashboardStore: dashboardStore,
-                                        reportsStore: reportsStore, keyRing: ring, http: http,
-                                        routes: [
-                                            "login.localhost:8080": "http://127.0.0.1:\(ports["login"]!)",
-                                            "dashboard.localhost:8081": "http://127.0.0.1:\(ports["dashboard"]!)",
-                                            "reports.localhost:8082": "http://127.0.0.1:\(ports["reports"]!)",
-                                        ],
-                                        ports: ports)
-                                    return try await body(hosts)
-                                }
+                    // The relying parties listen on ports chosen before the login host was
+                    // built (HummingbirdTesting's `.live` would pick its own), on 127.0.0.1.
+                    let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
+                    let apps = [(dashboard, rpPorts["dashboard"]!), (reports, rpPorts["reports"]!)].map { host, port in
+                        Application(
+                            router: host.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                            onServerRunning: { _ in readyContinuation.yield() }, logger: logger)
+                    }
+                    let serviceGroup = ServiceGroup(configuration: .init(services: apps, gracefulShutdownSignals: [], logger: logger))
+                    return try await withThrowingTaskGroup(of: T?.self) { group in
+                        group.addTask {
+                            try await serviceGroup.run()
+                            return nil
                         }
+                        var started = 0
+                        for await _ in ready {
+                            started += 1
+                            if started == apps.count { break }
+                        }
+                        let ports = ["login": loginPort, "dashboard": rpPorts["dashboard"]!, "reports": rpPorts["reports"]!]
+                        let hosts = TestHosts(
+                            directory: directory, clock: clock, loginHost: login, loginStore: loginStore,
+                            dashboardStore: dashboardStore,
+                            reportsStore: reportsStore, keyRing: ring, http: http,
+                            routes: [
+                                "login.localhost:8080": "http://127.0.0.1:\(ports["login"]!)",
+                                "dashboard.localhost:8081": "http://127.0.0.1:\(ports["dashboard"]!)",
+                                "reports.localhost:8082": "http://127.0.0.1:\(ports["reports"]!)",
+                            ],
+                            ports: ports)
+                        do {
+                            let result = try await body(hosts)
+                            await serviceGroup.triggerGracefulShutdown()
+                            try await group.waitForAll()
+                            return result
+                        } catch {
+                            await serviceGroup.triggerGracefulShutdown()
+                            try? await group.waitForAll()
+                            throw error
+                        }
+                    }
                 }
             try await http.shutdown()
             try await backChannelHTTP.shutdown()
@@ -166,6 +224,21 @@ public struct TestHosts: Sendable {
     }
 }
 
+extension RelyingPartyHost {
+    /// A relying party whose configuration pins `algorithm`.
+    init(
+        pinning algorithm: SigningAlgorithm, configuration: RelyingPartyConfiguration, store: any RelyingPartyStore,
+        keys: TrustedKeySet, directory: any LoginSessionDirectory, pages: Pages, clock: any BatonClock, logger: Logger?,
+        redeemer: (any HandoffRedeeming)?
+    ) {
+        var configuration = configuration
+        configuration.algorithm = algorithm
+        self.init(
+            configuration: configuration, store: store, keys: keys, directory: directory, pages: pages, clock: clock, logger: logger,
+            redeemer: redeemer)
+    }
+}
+
 /// What a relying party is made of, for tests that assemble a weakened one.
 public struct RelyingPartyParts: Sendable {
     public let clientID: String
@@ -190,4 +263,21 @@ public final class TestClock: BatonClock {
     public func advance(by seconds: TimeInterval) {
         offset.withLock { $0 += seconds }
     }
+}
+
+/// A port nobody listens on right now, on 127.0.0.1.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw BrowserError.unexpected("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw BrowserError.unexpected("bind() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

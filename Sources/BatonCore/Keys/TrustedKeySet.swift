@@ -2,43 +2,86 @@ import Foundation
 import JWTKit
 
 /// The login host's public keys as a relying party knows them: a configured set, or a
-/// JWKS fetched from the login host and cached. An unknown `kid` triggers at most one
-/// refetch per ``refetchInterval``, so a flood of forged kids cannot turn the relying
-/// party into a load generator against the login host.
+/// JWKS fetched from the login host and cached.
+///
+/// A fetched set is kept for the `Cache-Control: max-age` the login host sent,
+/// clamped to ``maxAgeBounds``, and refreshed on the first use after that; a refresh
+/// that fails keeps the cached set, so the relying party keeps working while the login
+/// host is briefly unreachable. An unknown `kid` triggers at most one refetch per
+/// ``refetchInterval``, so a flood of forged kids cannot turn the relying party into a
+/// load generator against the login host.
 public actor TrustedKeySet {
     public typealias Fetch = @Sendable () async throws -> JWKSDocument
+    public typealias CacheableFetch = @Sendable () async throws -> FetchedJWKS
 
     private var collection = JWTKeyCollection()
-    private var known: Set<String> = []
-    private let fetch: Fetch?
+    private var known: [String: SigningAlgorithm] = [:]
+    private let fetch: CacheableFetch?
     private let clock: any BatonClock
     private var lastFetch: Date?
+    /// Until when the cached set may be used without asking again; nil before the first fetch.
+    private var freshUntil: Date?
     /// The fetch under way, which every concurrent caller waits for: an actor is
     /// reentrant, and without this the callers arriving during the first fetch would
     /// see an empty set and refuse good tokens as `token_unknown_key`.
     private var inFlight: Task<Void, Never>?
     public let refetchInterval: TimeInterval
+    /// The shortest and longest time a fetched set is cached, whatever the login host
+    /// says (a missing max-age counts as the longest).
+    public let maxAgeBounds: ClosedRange<TimeInterval>
+
+    /// The bounds a relying party applies unless told otherwise.
+    public static let defaultMaxAgeBounds: ClosedRange<TimeInterval> = 5...300
 
     /// Keys fixed by configuration; nothing is ever fetched.
     public init(fixed jwks: JWKSDocument, clock: any BatonClock = SystemClock()) async throws {
         self.fetch = nil
         self.clock = clock
         self.refetchInterval = 30
+        self.maxAgeBounds = Self.defaultMaxAgeBounds
         try await install(jwks)
     }
 
-    /// Keys fetched by `fetch` on first use and on an unknown kid.
-    public init(fetchingWith fetch: @escaping Fetch, clock: any BatonClock = SystemClock(), refetchInterval: TimeInterval = 30) {
+    /// Keys fetched by `fetch`, which says nothing about caching: they are kept for the
+    /// longest of `maxAgeBounds`.
+    public init(
+        fetchingWith fetch: @escaping Fetch, clock: any BatonClock = SystemClock(), refetchInterval: TimeInterval = 30,
+        maxAgeBounds: ClosedRange<TimeInterval> = TrustedKeySet.defaultMaxAgeBounds
+    ) {
+        self.init(
+            fetchingCacheableWith: { FetchedJWKS(document: try await fetch(), maxAge: nil) }, clock: clock,
+            refetchInterval: refetchInterval, maxAgeBounds: maxAgeBounds)
+    }
+
+    /// Keys fetched by `fetch` with the login host's `max-age`.
+    public init(
+        fetchingCacheableWith fetch: @escaping CacheableFetch, clock: any BatonClock = SystemClock(),
+        refetchInterval: TimeInterval = 30, maxAgeBounds: ClosedRange<TimeInterval> = TrustedKeySet.defaultMaxAgeBounds
+    ) {
         self.fetch = fetch
         self.clock = clock
         self.refetchInterval = refetchInterval
+        self.maxAgeBounds = maxAgeBounds
     }
 
     /// True when `kid` is (or, after an allowed refetch, becomes) a trusted key.
     public func contains(kid: String) async -> Bool {
-        if known.contains(kid) { return true }
+        await algorithm(ofKid: kid) != nil
+    }
+
+    /// True when `kid` is (or becomes) a trusted key for `algorithm`: a key is only
+    /// ever used with its own algorithm (RFC 8725 §3.1).
+    public func contains(kid: String, algorithm: SigningAlgorithm) async -> Bool {
+        await self.algorithm(ofKid: kid) == algorithm
+    }
+
+    /// The algorithm of the trusted key `kid`, refreshing an expired set first and
+    /// refetching for an unknown kid when allowed.
+    private func algorithm(ofKid kid: String) async -> SigningAlgorithm? {
+        if fetch != nil, isStale { await fetchShared() }
+        if let algorithm = known[kid] { return algorithm }
         await refetchIfAllowed()
-        return known.contains(kid)
+        return known[kid]
     }
 
     /// Verifies the signature with jwt-kit, using only the key named by `kid`.
@@ -46,20 +89,39 @@ public actor TrustedKeySet {
         try await collection.verify(token, as: type)
     }
 
+    private var isStale: Bool {
+        guard let freshUntil, let lastFetch else { return true }
+        let now = clock.now()
+        // A clock that went backwards makes the cache stale rather than fresh for longer.
+        return now >= freshUntil || now < lastFetch
+    }
+
     private func refetchIfAllowed() async {
         if let inFlight {
             await inFlight.value
             return
         }
-        guard let fetch else { return }
         let now = clock.now()
         if let lastFetch, now.timeIntervalSince(lastFetch) < refetchInterval, now >= lastFetch { return }
-        lastFetch = now
+        await fetchShared()
+    }
+
+    /// Fetches once, however many callers ask at the same time.
+    private func fetchShared() async {
+        if let inFlight {
+            await inFlight.value
+            return
+        }
+        guard let fetch else { return }
+        let started = clock.now()
+        lastFetch = started
         let task = Task {
-            // A failed fetch keeps the cached set: the relying party keeps working
-            // while the login host is briefly unreachable.
-            if let document = try? await fetch() {
-                try? await self.install(document)
+            if let fetched = try? await fetch(), (try? await self.install(fetched.document)) != nil {
+                self.markFresh(from: started, maxAge: fetched.maxAge)
+            } else {
+                // A failed fetch keeps the cached set, and is tried again after the
+                // shortest cache time rather than on every use.
+                self.markFresh(from: started, maxAge: 0)
             }
         }
         inFlight = task
@@ -67,12 +129,19 @@ public actor TrustedKeySet {
         inFlight = nil
     }
 
+    /// The cache lifetime counts from when the fetch started: never longer than the
+    /// login host allowed.
+    private func markFresh(from started: Date, maxAge: TimeInterval?) {
+        let lifetime = min(max(maxAge ?? maxAgeBounds.upperBound, maxAgeBounds.lowerBound), maxAgeBounds.upperBound)
+        freshUntil = started.addingTimeInterval(lifetime)
+    }
+
     private func install(_ jwks: JWKSDocument) async throws {
         let fresh = JWTKeyCollection()
-        var kids: Set<String> = []
+        var kids: [String: SigningAlgorithm] = [:]
         for jwk in jwks.keys {
-            await fresh.add(eddsa: try EdDSA.PublicKey(x: jwk.x, curve: .ed25519), kid: JWKIdentifier(string: jwk.kid))
-            kids.insert(jwk.kid)
+            try await jwk.add(to: fresh)
+            kids[jwk.kid] = jwk.algorithm
         }
         // jwt-kit makes the first key the default and would verify an unknown or
         // missing kid against it: clear it so only the named key is ever used.

@@ -15,12 +15,16 @@ public struct ClientRegistry: HandoffRequestValidating {
         public var redirectURIs: [String]
         /// SHA-256 of the client secret, base64url.
         public var secretHash: String
+        /// Where the login host POSTs back-channel logout tokens; nil: the client gets
+        /// none and relies on revalidation alone.
+        public var backChannelLogoutURI: String?
 
         /// A registered client.
-        public init(clientID: String, redirectURIs: [String], secretHash: String) {
+        public init(clientID: String, redirectURIs: [String], secretHash: String, backChannelLogoutURI: String? = nil) {
             self.clientID = clientID
             self.redirectURIs = redirectURIs
             self.secretHash = secretHash
+            self.backChannelLogoutURI = backChannelLogoutURI
         }
     }
 

@@ -68,15 +68,25 @@ public struct LoginService: Sendable {
         return try await live(session, touch: false)
     }
 
-    /// Ends the session with handle `sid`.
-    public func endSession(sid: String) async throws {
-        try await store.endLoginSession(sid: sid)
+    /// Ends the session with handle `sid` and queues a back-channel logout for every
+    /// relying party that looked it up. Returns those clients (nil: no such session).
+    @discardableResult
+    public func endSession(sid: String) async throws -> [String]? {
+        try await store.endLoginSession(sid: sid, queueLogoutAt: clock.now())
+    }
+
+    /// Ends every session that is idle or past its absolute expiry; returns their sids.
+    public func endStaleSessions() async throws -> [String] {
+        let now = clock.now()
+        let stale = try await store.staleLoginSessions(now: now, idleBefore: now.addingTimeInterval(-timeouts.idle))
+        for sid in stale { try await store.endLoginSession(sid: sid, queueLogoutAt: now) }
+        return stale
     }
 
     private func live(_ session: LoginSession, touch: Bool = true) async throws -> LoginSession? {
         let now = clock.now()
         guard now < session.expiresAt, now.timeIntervalSince(session.lastSeen) < timeouts.idle else {
-            try await store.endLoginSession(sid: session.sid)
+            try await store.endLoginSession(sid: session.sid, queueLogoutAt: now)
             return nil
         }
         guard touch else { return session }

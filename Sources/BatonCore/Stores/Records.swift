@@ -80,12 +80,16 @@ public struct RPSession: Sendable, Equatable {
     public var expiresAt: Date
     /// The hops of the handoff that created it, for the dashboard's timeline.
     public var timeline: HandoffTimeline
+    /// The last request that used it: idle expiry slides from here.
+    public var lastSeen: Date
+    /// The last time the login host confirmed the login session still lives.
+    public var lastValidated: Date
 
-    /// An RP session record.
+    /// An RP session record; `lastSeen` and `lastValidated` default to `createdAt`.
     public init(
         idHash: String, clientID: String, loginSID: String, createdByJTI: String, returnTo: String,
         subject: String, username: String, displayName: String, createdAt: Date, expiresAt: Date,
-        timeline: HandoffTimeline
+        timeline: HandoffTimeline, lastSeen: Date? = nil, lastValidated: Date? = nil
     ) {
         self.idHash = idHash
         self.clientID = clientID
@@ -98,6 +102,8 @@ public struct RPSession: Sendable, Equatable {
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.timeline = timeline
+        self.lastSeen = lastSeen ?? createdAt
+        self.lastValidated = lastValidated ?? createdAt
     }
 }
 
@@ -140,4 +146,34 @@ public enum BurnOutcome: Sendable, Equatable {
     case burned
     /// It was burned before: a replay, or a reload.
     case alreadyUsed
+}
+
+/// A back-channel logout message the login host still owes a relying party. It lives
+/// in the store so that it survives a restart, and is retried with capped
+/// exponential backoff until acknowledged or pointless.
+public struct LogoutDelivery: Sendable, Equatable {
+    public var id: Int64
+    public var sid: String
+    public var clientID: String
+    public var createdAt: Date
+    public var nextAttemptAt: Date
+    public var attempts: Int
+    /// After this the relying party's sessions have expired anyway: stop trying.
+    public var deadline: Date
+    public var lastError: String?
+
+    /// A delivery record.
+    public init(
+        id: Int64, sid: String, clientID: String, createdAt: Date, nextAttemptAt: Date, attempts: Int, deadline: Date,
+        lastError: String?
+    ) {
+        self.id = id
+        self.sid = sid
+        self.clientID = clientID
+        self.createdAt = createdAt
+        self.nextAttemptAt = nextAttemptAt
+        self.attempts = attempts
+        self.deadline = deadline
+        self.lastError = lastError
+    }
 }

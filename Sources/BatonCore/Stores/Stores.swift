@@ -25,12 +25,31 @@ public protocol LoginSessionStore: Sendable {
     func loginSession(secretHash: String) async throws -> LoginSession?
     func loginSession(sid: String) async throws -> LoginSession?
     func touchLoginSession(sid: String, at: Date) async throws
-    /// Ends the session; true when there was one to end.
-    @discardableResult func endLoginSession(sid: String) async throws -> Bool
+    /// Ends the session and, in the same transaction, queues a back-channel logout
+    /// for every client that looked it up (due at `now`, given up at the session's
+    /// absolute expiry, when the clients' sessions end anyway). Returns those clients;
+    /// nil when there was no session to end.
+    @discardableResult func endLoginSession(sid: String, queueLogoutAt now: Date) async throws -> [String]?
+    /// Every session of `userID`, newest first.
+    func loginSessions(userID: String) async throws -> [LoginSession]
+    /// Sessions idle since before `idleBefore` or past their absolute expiry at `now`.
+    func staleLoginSessions(now: Date, idleBefore: Date) async throws -> [String]
     /// Remembers that `clientID` looked the session up over the back channel, so that
     /// logout can reach it.
     func recordLookup(sid: String, clientID: String, at: Date) async throws
     func lookups(sid: String) async throws -> [String]
+}
+
+/// Back-channel logout messages still owed to relying parties.
+public protocol LogoutDeliveryStore: Sendable {
+    /// Deliveries due at `now`, oldest first.
+    func dueLogoutDeliveries(now: Date, limit: Int) async throws -> [LogoutDelivery]
+    /// Every pending delivery.
+    func pendingLogoutDeliveries() async throws -> [LogoutDelivery]
+    /// Records a failed attempt and when to try again.
+    func rescheduleLogoutDelivery(id: Int64, attempts: Int, nextAttemptAt: Date, lastError: String) async throws
+    /// Removes a delivery: acknowledged, or given up.
+    func removeLogoutDelivery(id: Int64) async throws
 }
 
 /// The used-token store: the heart of single use.
@@ -57,10 +76,12 @@ public protocol RPSessionStore: Sendable {
     @discardableResult func deleteRPSession(idHash: String) async throws -> Bool
     /// Ends every session of `clientID` that came from login session `loginSID`.
     @discardableResult func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int
+    /// Records a request on the session and, when given, a successful revalidation.
+    func touchRPSession(idHash: String, lastSeen: Date, lastValidated: Date?) async throws
 }
 
 /// Everything the login host keeps.
-public typealias LoginHostStore = UserStore & LoginSessionStore
+public typealias LoginHostStore = UserStore & LoginSessionStore & LogoutDeliveryStore
 
 /// Everything a relying party keeps.
 public typealias RelyingPartyStore = UsedTokenStore & PendingSignInStore & RPSessionStore

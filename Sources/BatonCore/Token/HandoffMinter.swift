@@ -1,13 +1,15 @@
 import JWTKit
+import Synchronization
 
 /// Mints handoff tokens on the login host: a 10-second (by default), single-use JWT
-/// that carries only the session handle, never anything about the person.
+/// that carries only the session handle, never anything about the person. Every token
+/// is signed with the key that is active when it is minted.
 public struct HandoffMinter: Sendable {
     public let issuer: String
     public let lifetime: Int64
     public let clock: any BatonClock
-    private let keys: JWTKeyCollection
-    private let kid: String
+    public let keys: SigningKeySource
+    private let signers = SignerCache()
 
     /// What was minted: the token for the redirect, and what the login host may log.
     public struct Minted: Sendable {
@@ -17,14 +19,17 @@ public struct HandoffMinter: Sendable {
         public let exp: Int64
     }
 
-    /// A minter signing with `key`; `lifetime` is clamped to 1...60 seconds.
+    /// A minter signing with `key` only; `lifetime` is clamped to 1...60 seconds.
     public init(issuer: String, key: SigningKey, lifetime: Int64 = 10, clock: any BatonClock) async {
+        self.init(issuer: issuer, keys: SigningKeySource(ring: SigningKeyRing(keys: [key]), clock: clock), lifetime: lifetime, clock: clock)
+        _ = try? await signers.collection(for: key)
+    }
+
+    /// A minter signing with whichever key of `keys` is active at each mint.
+    public init(issuer: String, keys: SigningKeySource, lifetime: Int64 = 10, clock: any BatonClock) {
         self.issuer = issuer
         self.lifetime = min(max(lifetime, 1), HandoffVerifier.lifetimeCap)
         self.clock = clock
-        self.kid = key.kid
-        let keys = JWTKeyCollection()
-        await keys.add(eddsa: key.eddsa, kid: JWKIdentifier(string: key.kid))
         self.keys = keys
     }
 
@@ -47,10 +52,28 @@ public struct HandoffMinter: Sendable {
         return Minted(token: try await sign(claims), jti: claims.jti, iat: claims.iat, exp: claims.exp)
     }
 
-    /// Signs `claims` with the minter's key under the `typ` of their kind.
+    /// Signs `claims` with the active key under the `typ` of their kind.
     func sign<Claims: VerifiableClaims>(_ claims: Claims) async throws -> String {
+        let key = keys.activeKey()
         var header = JWTHeader()
         header.typ = Claims.tokenType.rawValue
-        return try await keys.sign(claims, kid: JWKIdentifier(string: kid), header: header)
+        return try await signers.collection(for: key).sign(claims, kid: JWKIdentifier(string: key.kid), header: header)
+    }
+}
+
+/// jwt-kit signers for the keys a minter has used, built once per key rather than per
+/// token; only the last few are kept, as keys rotate.
+final class SignerCache: Sendable {
+    private let collections = Mutex<[(kid: String, collection: JWTKeyCollection)]>([])
+
+    func collection(for key: SigningKey) async throws -> JWTKeyCollection {
+        if let cached = collections.withLock({ $0.first { $0.kid == key.kid }?.collection }) { return cached }
+        let collection = JWTKeyCollection()
+        try await key.add(to: collection)
+        collections.withLock { cache in
+            cache.removeAll { $0.kid == key.kid }
+            cache = Array(cache.suffix(3)) + [(key.kid, collection)]
+        }
+        return collection
     }
 }

@@ -71,7 +71,8 @@ public struct TokenVerifier<Claims: VerifiableClaims>: Sendable {
         guard jws.alg == algorithm.rawValue else { throw .tokenUnsupportedAlg }
         guard jws.typ == expectedType.rawValue else { throw .tokenWrongType }
         let claims = try Claims(strict: jws.claims)
-        guard let kid = jws.kid, !kid.isEmpty, kid.utf8.count <= 128, await keys.contains(kid: kid) else {
+        // The key must be trusted for the pinned algorithm, never another one's key.
+        guard let kid = jws.kid, !kid.isEmpty, kid.utf8.count <= 128, await keys.contains(kid: kid, algorithm: algorithm) else {
             throw .tokenUnknownKey
         }
         guard algorithm.isWellFormedSignature(jws.signature) else { throw .tokenInvalidSignature }
@@ -99,14 +100,19 @@ public struct TokenVerifier<Claims: VerifiableClaims>: Sendable {
 }
 
 /// The signature algorithms Baton can be configured with.
-public enum SigningAlgorithm: String, Sendable, Codable {
+public enum SigningAlgorithm: String, Sendable, Codable, CaseIterable {
+    /// Ed25519 (RFC 8037), the default.
     case eddsa = "EdDSA"
+    /// ECDSA with P-256 and SHA-256 (RFC 7518 §3.4).
+    case es256 = "ES256"
 
     /// A signature of the right length and, for Ed25519, with S < L (RFC 8032
-    /// §5.1.7): the malleable S + L form is refused before the library sees it.
+    /// §5.1.7): the malleable S + L form is refused before the library sees it. An
+    /// ES256 signature is the raw 64-byte `r || s` of RFC 7518 §3.4, never DER.
     func isWellFormedSignature(_ signature: [UInt8]) -> Bool {
         switch self {
         case .eddsa: signature.count == 64 && Ed25519.isCanonicalScalar(signature[32...])
+        case .es256: signature.count == 64
         }
     }
 }

@@ -1,0 +1,43 @@
+import BatonCore
+import Foundation
+import GRDB
+
+extension SQLiteStore: LogoutDeliveryStore {
+    public func dueLogoutDeliveries(now: Date, limit: Int) async throws -> [LogoutDelivery] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM logout_deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+                arguments: [now.sqliteSeconds, limit]
+            ).map(LogoutDelivery.init(row:))
+        }
+    }
+
+    public func pendingLogoutDeliveries() async throws -> [LogoutDelivery] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM logout_deliveries ORDER BY id").map(LogoutDelivery.init(row:))
+        }
+    }
+
+    public func rescheduleLogoutDelivery(id: Int64, attempts: Int, nextAttemptAt: Date, lastError: String) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE logout_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                arguments: [attempts, nextAttemptAt.sqliteSeconds, String(lastError.prefix(200)), id])
+        }
+    }
+
+    public func removeLogoutDelivery(id: Int64) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM logout_deliveries WHERE id = ?", arguments: [id])
+        }
+    }
+}
+
+extension LogoutDelivery {
+    init(row: Row) {
+        self.init(
+            id: row["id"], sid: row["sid"], clientID: row["client_id"], createdAt: Date(sqliteSeconds: row["created_at"]),
+            nextAttemptAt: Date(sqliteSeconds: row["next_attempt_at"]), attempts: row["attempts"],
+            deadline: Date(sqliteSeconds: row["deadline"]), lastError: row["last_error"])
+    }
+}
