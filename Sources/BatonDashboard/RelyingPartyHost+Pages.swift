@@ -22,7 +22,7 @@ extension RelyingPartyHost {
         var context: [String: Any] = [
             "title": configuration.title, "display_name": session.displayName, "username": session.username,
             "client_id": configuration.clientID, "login_origin": configuration.issuer, "csrf": csrf,
-            "signed_in_at": session.createdAt.formatted(.iso8601),
+            "signed_in_at": session.createdAt.pageText,
         ]
         context.merge(TimelineView(session.timeline).context) { current, _ in current }
         var response = pages.html("dashboard-home", context)

@@ -94,7 +94,7 @@ extension LoginHost {
                     let sites = try await service.store.lookups(sid: other.sid)
                     rows.append([
                         "sid": other.sid, "current": other.sid == session.sid, "device": Self.describe(userAgent: other.userAgent),
-                        "started": other.authTime.formatted(.iso8601), "last_seen": other.lastSeen.formatted(.iso8601),
+                        "started": other.authTime.pageText, "last_seen": other.lastSeen.pageText,
                         "sites": sites.isEmpty ? "none yet" : sites.joined(separator: ", "),
                     ])
                 }
@@ -108,7 +108,7 @@ extension LoginHost {
             "login-home",
             [
                 "title": "Signed in", "display_name": user.displayName, "username": user.username,
-                "auth_time": session.authTime.formatted(.iso8601), "expires_at": session.expiresAt.formatted(.iso8601),
+                "auth_time": session.authTime.pageText, "expires_at": session.expiresAt.pageText,
                 "sessions": rows, "session_count": rows.count, "csrf": csrf,
             ])
         if let csrfCookie { response.setCookie(csrfCookie) }
@@ -161,10 +161,11 @@ extension LoginHost {
 
     /// "Chromium on Linux" from a User-Agent header: enough to recognise a device.
     static func describe(userAgent: String) -> String {
-        let browsers = ["Edg/": "Edge", "Firefox/": "Firefox", "Chrome/": "Chromium", "Safari/": "Safari", "curl/": "curl"]
-        let systems = ["Android": "Android", "iPhone": "iPhone", "Mac OS X": "macOS", "Windows": "Windows", "Linux": "Linux"]
-        let browser = browsers.first { userAgent.contains($0.key) }?.value ?? "A browser"
-        let system = systems.first { userAgent.contains($0.key) }?.value
+        // Ordered: a Chromium User-Agent also says "Safari", an Android one "Linux".
+        let browsers = [("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chromium"), ("Safari/", "Safari"), ("curl/", "curl")]
+        let systems = [("Android", "Android"), ("iPhone", "iPhone"), ("Mac OS X", "macOS"), ("Windows", "Windows"), ("Linux", "Linux")]
+        let browser = browsers.first { userAgent.contains($0.0) }?.1 ?? "A browser"
+        let system = systems.first { userAgent.contains($0.0) }?.1
         return system.map { "\(browser) on \($0)" } ?? browser
     }
 

@@ -31,7 +31,8 @@ struct AttackSuiteTests {
     @Test("a relying party that skips the jti burn fails the replay cases")
     func skippedBurnIsCaught() async throws {
         var options = TestHosts.Options()
-        options.dashboardStoreOverride = { ForgetfulStore(base: $0) }
+        // A used-token store that never remembers a jti: the relying party skips the burn.
+        options.dashboardStoreOverride = { BurnReplacingStore(base: $0) { _, _, _ in .burned } }
         let failed = Self.failed(try await Self.run(options, only: ["replay"]))
         for name in [
             "second-redemption", "32-way-concurrent-redemption", "200-way-concurrent-redemption", "replay-from-another-browser",

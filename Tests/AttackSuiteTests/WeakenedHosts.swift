@@ -6,26 +6,6 @@ import Foundation
 // Deliberately weakened parts, built only here, to prove that the attack suite fails
 // when Baton's protections are missing. None of this exists in the shipped binary.
 
-/// A used-token store that never remembers a jti: the relying party skips the burn.
-struct ForgetfulStore: RelyingPartyStore {
-    let base: SQLiteStore
-    func burn(issuer: String, jti: String, until: Date) async throws -> BurnOutcome { .burned }
-    func pruneUsedTokens(before: Date) async throws -> Int { 0 }
-    func insertPendingSignIn(_ pending: PendingSignIn) async throws { try await base.insertPendingSignIn(pending) }
-    func takePendingSignIn(stateHash: String, now: Date) async throws -> PendingSignIn? {
-        try await base.takePendingSignIn(stateHash: stateHash, now: now)
-    }
-    func insertRPSession(_ session: RPSession) async throws { try await base.insertRPSession(session) }
-    func rpSession(idHash: String) async throws -> RPSession? { try await base.rpSession(idHash: idHash) }
-    func deleteRPSession(idHash: String) async throws -> Bool { try await base.deleteRPSession(idHash: idHash) }
-    func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int {
-        try await base.deleteRPSessions(loginSID: loginSID, clientID: clientID)
-    }
-    func touchRPSession(idHash: String, lastSeen: Date, lastValidated: Date?) async throws {
-        try await base.touchRPSession(idHash: idHash, lastSeen: lastSeen, lastValidated: lastValidated)
-    }
-}
-
 /// A redeemer that verifies, burns and looks the session up, but never compares the
 /// token's nonce with the browser's state.
 struct StatelessRedeemer: HandoffRedeeming {

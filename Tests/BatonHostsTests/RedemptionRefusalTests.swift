@@ -96,7 +96,8 @@ struct RedemptionRefusalTests {
     @Test("a used-token store that fails: 503 store_unavailable, never a session")
     func storeFailureFailsClosed() async throws {
         var options = TestHosts.Options()
-        options.dashboardStoreOverride = { FailingBurnStore(base: $0) }
+        // The real SQLite store, except that burning fails as a full disk or a lock timeout would.
+        options.dashboardStoreOverride = { BurnReplacingStore(base: $0) { _, _, _ in throw StoreError("disk I/O error") } }
         try await TestHosts.run(options: options) { hosts in
             let browser = hosts.browser()
             let trace = try await browser.signIn(
@@ -105,26 +106,5 @@ struct RedemptionRefusalTests {
             #expect(trace.final.batonError == "store_unavailable")
             #expect(await browser.jar.value("__Host-baton_session", host: "dashboard.localhost") == nil)
         }
-    }
-}
-
-/// The real SQLite store, except that burning fails as a full disk or a lock
-/// timeout would.
-struct FailingBurnStore: RelyingPartyStore {
-    let base: SQLiteStore
-    func burn(issuer: String, jti: String, until: Date) async throws -> BurnOutcome { throw StoreError("disk I/O error") }
-    func pruneUsedTokens(before: Date) async throws -> Int { try await base.pruneUsedTokens(before: before) }
-    func insertPendingSignIn(_ pending: PendingSignIn) async throws { try await base.insertPendingSignIn(pending) }
-    func takePendingSignIn(stateHash: String, now: Date) async throws -> PendingSignIn? {
-        try await base.takePendingSignIn(stateHash: stateHash, now: now)
-    }
-    func insertRPSession(_ session: RPSession) async throws { try await base.insertRPSession(session) }
-    func rpSession(idHash: String) async throws -> RPSession? { try await base.rpSession(idHash: idHash) }
-    func deleteRPSession(idHash: String) async throws -> Bool { try await base.deleteRPSession(idHash: idHash) }
-    func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int {
-        try await base.deleteRPSessions(loginSID: loginSID, clientID: clientID)
-    }
-    func touchRPSession(idHash: String, lastSeen: Date, lastValidated: Date?) async throws {
-        try await base.touchRPSession(idHash: idHash, lastSeen: lastSeen, lastValidated: lastValidated)
     }
 }
