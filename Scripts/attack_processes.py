@@ -13,162 +13,88 @@ process they started.
 Usage: attack_processes.py BATON_BINARY [crash] [replicas]
 Prints one line per check and 'N passed, N failed'; exits 1 on any failure.
 """
-import http.client
-import json
 import os
-import re
 import signal
-import socket
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.parse
 
-RESULTS = []
+from batonlib import Browser as BaseBrowser, Report, ServeProcesses, free_port
 
-
-def report(ok, name, detail):
-    RESULTS.append(ok)
-    print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}", flush=True)
+report = Report()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Hosts:
-    """A login host and dashboard replicas run as separate `baton serve` processes."""
+class Hosts(ServeProcesses):
+    """A login host and `replicas` dashboard processes sharing one SQLite file."""
 
     def __init__(self, binary, replicas=1):
-        self.binary = binary
-        self.dir = tempfile.mkdtemp(prefix="baton-processes-")
-        self.login_port = free_port()
-        self.rp_ports = [free_port() for _ in range(replicas)]
+        super().__init__(binary, prefix="baton-processes-")
         self.login_origin = "http://login.localhost:8080"
         self.rp_origin = "http://dashboard.localhost:8081"
+        self.login_port = free_port()
+        self.rp_ports = [free_port() for _ in range(replicas)]
         secret = "process-attack-secret-0123456789"
-        with open(f"{self.dir}/login.json", "w") as f:
-            json.dump({"listen": {"port": self.login_port}, "public_origin": self.login_origin,
-                       "database": "login.sqlite", "signing_keys": "keys.json", "bcrypt_cost": 4,
-                       "clients": [{"client_id": "dashboard", "client_secret": secret,
-                                    "redirect_uris": [self.rp_origin + "/sso/callback"]}]}, f)
+        self.write_config("login", {
+            "listen": {"port": self.login_port}, "public_origin": self.login_origin, "database": "login.sqlite",
+            "signing_keys": "keys.json", "bcrypt_cost": 4,
+            "clients": [{"client_id": "dashboard", "client_secret": secret, "redirect_uris": [self.rp_origin + "/sso/callback"]}]})
         for index, port in enumerate(self.rp_ports):
-            with open(f"{self.dir}/rp{index}.json", "w") as f:
-                json.dump({"listen": {"port": port}, "client_id": "dashboard", "client_secret": secret,
-                           "public_origin": self.rp_origin, "issuer": self.login_origin,
-                           "login_backchannel_url": f"http://127.0.0.1:{self.login_port}",
-                           "database": "dashboard.sqlite"}, f)
-        self.processes = {}
-        subprocess.run([binary, "users", "add", "alice", "--config", f"{self.dir}/login.json"],
-                       input=b"wonderland\n", check=True, stdout=subprocess.DEVNULL)
-        self.start("login", ["serve", "login", "--config", f"{self.dir}/login.json"], self.login_port)
-        for index, port in enumerate(self.rp_ports):
-            self.start_rp(index)
-
-    def start(self, name, args, port):
-        log = open(f"{self.dir}/{name}.log", "ab")
-        self.processes[name] = subprocess.Popen([self.binary] + args, stdout=log, stderr=log, cwd=self.dir)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            if self.processes[name].poll() is not None:
-                raise RuntimeError(f"{name} exited early; see {self.dir}/{name}.log")
-            time.sleep(0.05)
-        raise RuntimeError(f"{name} did not start within 20 s")
+            self.write_config(f"rp{index}", {
+                "listen": {"port": port}, "client_id": "dashboard", "client_secret": secret, "public_origin": self.rp_origin,
+                "issuer": self.login_origin, "login_backchannel_url": f"http://127.0.0.1:{self.login_port}",
+                "database": "dashboard.sqlite"})
+        try:
+            self.add_user("login", "alice", "wonderland", "Alice Liddell")
+            self.start("login", "login", self.login_port)
+            for index in range(replicas):
+                self.start_rp(index)
+        except BaseException:
+            self.stop_all()
+            raise
 
     def start_rp(self, index):
-        self.start(f"rp{index}", ["serve", "dashboard", "--config", f"{self.dir}/rp{index}.json"], self.rp_ports[index])
+        self.start(f"rp{index}", "dashboard", self.rp_ports[index])
 
     def kill9(self, name):
-        process = self.processes.pop(name)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-
-    def stop(self):
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        self.processes = {}
+        self.stop(name, signal.SIGKILL)
 
 
-class Browser:
-    """One cookie jar per host name; Host header set to the public name."""
+class Browser(BaseBrowser):
+    """A browser that can aim at one dashboard replica."""
 
     def __init__(self, hosts):
+        super().__init__({"login.localhost": hosts.login_port, "dashboard.localhost": hosts.rp_ports[0]})
         self.hosts = hosts
-        self.jar = {}
-
-    def port_for(self, host, replica=0):
-        return self.hosts.login_port if host.startswith("login.") else self.hosts.rp_ports[replica]
-
-    def get(self, url, replica=0, method="GET", form=None):
-        parts = urllib.parse.urlsplit(url)
-        conn = http.client.HTTPConnection("127.0.0.1", self.port_for(parts.hostname, replica), timeout=20)
-        headers = {"Host": parts.netloc}
-        cookies = self.jar.get(parts.hostname, {})
-        if cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, parts.path + ("?" + parts.query if parts.query else ""), body=body, headers=headers)
-        response = conn.getresponse()
-        text = response.read().decode("utf-8", "replace")
-        for name, value in response.getheaders():
-            if name.lower() == "set-cookie":
-                key, _, rest = value.partition("=")
-                val = rest.split(";")[0]
-                if "max-age=0" in value.lower():
-                    self.jar.get(parts.hostname, {}).pop(key, None)
-                else:
-                    self.jar.setdefault(parts.hostname, {})[key] = val
-        conn.close()
-        return response.status, response.getheader("Location"), response.getheader("Baton-Error"), text
-
-    def sign_in(self):
-        status, location, _, page = self.get(self.hosts.login_origin + "/login")
-        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-        fields.update(username="alice", password="wonderland")
-        status, _, _, _ = self.get(self.hosts.login_origin + "/login", method="POST", form=fields)
-        if status != 303:
-            raise RuntimeError(f"sign-in answered {status}")
-
-    def fresh_callback(self, replica=0):
-        """A signed-in browser's fresh, unredeemed callback URL (and its state cookie in the jar)."""
-        status, location, _, _ = self.get(self.hosts.rp_origin + "/sso/start?return_to=%2F", replica)
-        if status != 303:
-            raise RuntimeError(f"/sso/start answered {status}")
-        status, callback, _, _ = self.get(location)
-        if status != 302 or "token=" not in (callback or ""):
-            raise RuntimeError(f"/handoff answered {status}")
-        return callback
 
     def clone(self):
         other = Browser(self.hosts)
         other.jar = {host: dict(cookies) for host, cookies in self.jar.items()}
         return other
 
+    def at(self, url, replica=0):
+        port = self.hosts.rp_ports[replica] if url.startswith(self.hosts.rp_origin) else None
+        return self.get(url, port=port)
 
-def redeemed(result):
-    status, _, _, _ = result
-    return status == 303
+    def sign_in(self):
+        form = self.get(self.hosts.login_origin + "/login")
+        posted = self.submit_login(self.hosts.login_origin, form.text, "alice", "wonderland")
+        if posted.status != 303:
+            raise RuntimeError(f"sign-in answered {posted.status}")
+
+    def fresh_callback(self, replica=0):
+        """A fresh, unredeemed callback URL (its sign-in's state cookie is in the jar)."""
+        start = self.at(self.hosts.rp_origin + "/sso/start?return_to=%2F", replica)
+        if start.status != 303:
+            raise RuntimeError(f"/sso/start answered {start.status}")
+        minted = self.get(start.location)
+        if minted.status != 302 or "token=" not in (minted.location or ""):
+            raise RuntimeError(f"/handoff answered {minted.status}")
+        return minted.location
+
+
+def redeemed(response):
+    return response.status == 303
 
 
 def crash(binary):
@@ -178,14 +104,14 @@ def crash(binary):
         browser.sign_in()
         # 1. Redeem, kill -9, restart within the token's lifetime, replay.
         callback = browser.fresh_callback()
-        first = browser.clone().get(callback)
+        first = browser.clone().at(callback)
         started = time.monotonic()
         hosts.kill9("rp0")
         hosts.start_rp(0)
         restart = time.monotonic() - started
-        replay = Browser(hosts).get(callback)
-        report(redeemed(first) and replay[0] == 403 and replay[2] == "token_replayed", "crash/replay-after-kill-9",
-               f"redeemed {first[0]}, dashboard killed and back in {restart:.2f} s, replay answered {replay[0]} {replay[2]}")
+        replay = Browser(hosts).at(callback)
+        report(redeemed(first) and replay.status == 403 and replay.error == "token_replayed", "crash/replay-after-kill-9",
+               f"redeemed {first.status}, dashboard killed and back in {restart:.2f} s, replay answered {replay.status} {replay.error}")
 
         # 2. The same while redemptions are in flight.
         successes = {}
@@ -204,13 +130,13 @@ def crash(binary):
                     time.sleep(0.01)
                     continue
                 try:
-                    result = mine.clone().get(url)
+                    result = mine.clone().at(url)
                 except Exception:
-                    result = (0, None, None, "")
+                    result = None
                 with lock:
                     attempts[0] += 1
                     successes.setdefault(url, 0)
-                    if redeemed(result):
+                    if result is not None and redeemed(result):
                         successes[url] += 1
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(24)]
@@ -230,7 +156,7 @@ def crash(binary):
         # Replay every token of the run once more: none may succeed a second time.
         replayer = browser.clone()
         for url in list(successes):
-            if redeemed(replayer.clone().get(url)):
+            if redeemed(replayer.clone().at(url)):
                 successes[url] += 1
         twice = sum(1 for count in successes.values() if count > 1)
         rate = attempts[0] / elapsed if elapsed else 0
@@ -240,7 +166,7 @@ def crash(binary):
         integrity = sqlite3.connect(f"{hosts.dir}/dashboard.sqlite").execute("PRAGMA integrity_check").fetchone()[0]
         report(integrity == "ok", "crash/sqlite-integrity-check", f"PRAGMA integrity_check: {integrity}")
     finally:
-        hosts.stop()
+        hosts.stop_all()
 
 
 def replicas(binary):
@@ -257,13 +183,12 @@ def replicas(binary):
 
             def race(index):
                 racer = browser.clone()
-                racer.jar.pop("dashboard.localhost", None)
                 racer.jar["dashboard.localhost"] = {"__Host-baton_state": browser.jar["dashboard.localhost"]["__Host-baton_state"]}
                 barrier.wait(timeout=30)
                 try:
-                    results[index] = racer.get(callback, replica=index % 2)
-                except Exception as error:
-                    results[index] = (0, None, str(error), "")
+                    results[index] = racer.at(callback, replica=index % 2)
+                except Exception:
+                    results[index] = None
 
             threads = [threading.Thread(target=race, args=(i,)) for i in range(ways)]
             for thread in threads:
@@ -271,12 +196,13 @@ def replicas(binary):
             for thread in threads:
                 thread.join(timeout=60)
             wins = sum(1 for r in results if r and redeemed(r))
-            replays = sum(1 for r in results if r and r[2] == "token_replayed")
+            replays = sum(1 for r in results if r and r.error == "token_replayed")
             summary.append(wins)
             if wins == 1 and replays == ways - 1:
                 exact += 1
             else:
-                others = sorted({f"{r[0]} {r[2]}" for r in results if r and not redeemed(r) and r[2] != "token_replayed"})
+                others = sorted({f"{r.status} {r.error}" if r else "no answer" for r in results
+                                 if not r or (not redeemed(r) and r.error != "token_replayed")})
                 print(f"  round {round_number}: {wins} success(es), {replays} token_replayed, others: {others}", flush=True)
         report(exact == rounds, "replicas/exactly-one-success-per-round",
                f"{exact}/{rounds} rounds of {ways} concurrent redemptions split across 2 replicas had exactly one success "
@@ -284,7 +210,7 @@ def replicas(binary):
         integrity = sqlite3.connect(f"{hosts.dir}/dashboard.sqlite").execute("PRAGMA integrity_check").fetchone()[0]
         report(integrity == "ok", "replicas/sqlite-integrity-check", f"PRAGMA integrity_check: {integrity}")
     finally:
-        hosts.stop()
+        hosts.stop_all()
 
 
 def main():
@@ -298,8 +224,7 @@ def main():
             {"crash": crash, "replicas": replicas}[name](binary)
         except Exception as error:
             report(False, f"{name}/setup", f"could not run: {error}")
-    print(f"{RESULTS.count(True)} passed, {RESULTS.count(False)} failed")
-    sys.exit(0 if all(RESULTS) else 1)
+    sys.exit(report.finish())
 
 
 if __name__ == "__main__":

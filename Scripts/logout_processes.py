@@ -14,162 +14,77 @@ end a relying-party session here.
 
 Usage: logout_processes.py BATON_BINARY    (prints one line per check, then 'N passed, N failed')
 """
-import http.client
-import json
 import os
-import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.parse
 
-RESULTS = []
+from batonlib import Browser as BaseBrowser, Report, ServeProcesses, free_port, hidden_inputs, path_of, wait_until
 
-
-def report(ok, name, detail):
-    RESULTS.append(ok)
-    print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}", flush=True)
+report = Report()
+ORIGINS = {"login": "http://login.localhost:8080", "dashboard": "http://dashboard.localhost:8081",
+           "reports": "http://reports.localhost:8082"}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Hosts:
+class Hosts(ServeProcesses):
     def __init__(self, binary):
-        self.binary = binary
-        self.dir = tempfile.mkdtemp(prefix="baton-logout-")
-        self.ports = {"login": free_port(), "dashboard": free_port(), "reports": free_port()}
-        self.origins = {"login": "http://login.localhost:8080", "dashboard": "http://dashboard.localhost:8081",
-                        "reports": "http://reports.localhost:8082"}
+        super().__init__(binary, prefix="baton-logout-")
+        self.port_of = {"login": free_port(), "dashboard": free_port(), "reports": free_port()}
         secrets = {rp: f"logout-test-{rp}-secret-0123456789" for rp in ("dashboard", "reports")}
-        with open(f"{self.dir}/login.json", "w") as f:
-            json.dump({"listen": {"port": self.ports["login"]}, "public_origin": self.origins["login"],
-                       "database": "login.sqlite", "signing_keys": "keys.json", "bcrypt_cost": 4,
-                       "clients": [{"client_id": rp, "client_secret": secrets[rp],
-                                    "redirect_uris": [self.origins[rp] + "/sso/callback"],
-                                    "backchannel_logout_uri": f"http://127.0.0.1:{self.ports[rp]}/sso/backchannel-logout"}
-                                   for rp in ("dashboard", "reports")]}, f)
+        self.write_config("login", {
+            "listen": {"port": self.port_of["login"]}, "public_origin": ORIGINS["login"], "database": "login.sqlite",
+            "signing_keys": "keys.json", "bcrypt_cost": 4,
+            "clients": [{"client_id": rp, "client_secret": secrets[rp], "redirect_uris": [ORIGINS[rp] + "/sso/callback"],
+                         "backchannel_logout_uri": f"http://127.0.0.1:{self.port_of[rp]}/sso/backchannel-logout"}
+                        for rp in ("dashboard", "reports")]})
         for rp in ("dashboard", "reports"):
-            with open(f"{self.dir}/{rp}.json", "w") as f:
-                json.dump({"listen": {"port": self.ports[rp]}, "client_id": rp, "client_secret": secrets[rp],
-                           "public_origin": self.origins[rp], "issuer": self.origins["login"],
-                           "login_backchannel_url": f"http://127.0.0.1:{self.ports['login']}",
-                           "database": f"{rp}.sqlite", "revalidate_seconds": 0}, f)
-        subprocess.run([binary, "users", "add", "alice", "--display-name", "Alice Liddell", "--config", f"{self.dir}/login.json"],
-                       input=b"wonderland\n", check=True, stdout=subprocess.DEVNULL)
-        self.processes = {}
-        for name in ("login", "dashboard", "reports"):
-            self.start(name)
+            self.write_config(rp, {
+                "listen": {"port": self.port_of[rp]}, "client_id": rp, "client_secret": secrets[rp],
+                "public_origin": ORIGINS[rp], "issuer": ORIGINS["login"],
+                "login_backchannel_url": f"http://127.0.0.1:{self.port_of['login']}",
+                "database": f"{rp}.sqlite", "revalidate_seconds": 0})
+        try:
+            self.add_user("login", "alice", "wonderland", "Alice Liddell")
+            for name in ("login", "dashboard", "reports"):
+                self.start_host(name)
+        except BaseException:
+            self.stop_all()
+            raise
 
-    def start(self, name):
-        role = "login" if name == "login" else "dashboard"
-        log = open(f"{self.dir}/{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(
-            [self.binary, "serve", role, "--config", f"{self.dir}/{name}.json"], stdout=log, stderr=log, cwd=self.dir)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.ports[name], timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            if self.processes[name].poll() is not None:
-                raise RuntimeError(f"{name} exited early; see {self.dir}/{name}.log")
-            time.sleep(0.05)
-        raise RuntimeError(f"{name} did not start within 20 s")
-
-    def stop(self, name, sig=signal.SIGTERM):
-        process = self.processes.pop(name)
-        process.send_signal(sig)
-        process.wait(timeout=15)
-
-    def stop_all(self):
-        for name in list(self.processes):
-            self.stop(name)
+    def start_host(self, name):
+        self.start(name, "login" if name == "login" else "dashboard", self.port_of[name])
 
     def pending_deliveries(self):
         return sqlite3.connect(f"{self.dir}/login.sqlite").execute("SELECT COUNT(*) FROM logout_deliveries").fetchone()[0]
 
 
-class Browser:
+class Browser(BaseBrowser):
     def __init__(self, hosts):
-        self.hosts = hosts
-        self.jar = {}
-
-    def request(self, method, url, form=None):
-        parts = urllib.parse.urlsplit(url)
-        name = parts.hostname.split(".")[0]
-        conn = http.client.HTTPConnection("127.0.0.1", self.hosts.ports[name], timeout=10)
-        headers = {"Host": parts.netloc}
-        if self.jar.get(parts.hostname):
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.jar[parts.hostname].items())
-        body = urllib.parse.urlencode(form) if form is not None else None
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, parts.path + ("?" + parts.query if parts.query else ""), body=body, headers=headers)
-        response = conn.getresponse()
-        text = response.read().decode("utf-8", "replace")
-        for key, value in response.getheaders():
-            if key.lower() == "set-cookie":
-                cookie, _, _ = value.partition(";")
-                k, _, v = cookie.partition("=")
-                if "max-age=0" in value.lower():
-                    self.jar.get(parts.hostname, {}).pop(k, None)
-                else:
-                    self.jar.setdefault(parts.hostname, {})[k] = v
-        location = response.getheader("Location")
-        if location and location.startswith("/"):
-            location = f"{parts.scheme}://{parts.netloc}{location}"
-        return response.status, location, text
-
-    def follow(self, url):
-        for _ in range(10):
-            status, location, text = self.request("GET", url)
-            if status not in (302, 303) or not location:
-                return status, url, text
-            url = location
-        return status, url, text
+        super().__init__({f"{name}.localhost": port for name, port in hosts.port_of.items()})
 
     def sign_in_everywhere(self):
-        status, url, page = self.follow(self.hosts.origins["dashboard"] + "/")
-        if "/login" in urllib.parse.urlsplit(url).path:
-            fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-            fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
-            fields.update(username="alice", password="wonderland")
-            _, location, _ = self.request("POST", self.hosts.origins["login"] + "/login", form=fields)
-            status, url, page = self.follow(location)
-        ok = status == 200 and "Alice Liddell" in page
-        status, url, page = self.follow(self.hosts.origins["reports"] + "/")
-        return ok and status == 200 and "Alice Liddell" in page
+        chain = self.follow(ORIGINS["dashboard"] + "/")
+        if path_of(chain[-1].url) == "/login":
+            posted = self.submit_login(ORIGINS["login"], chain[-1].text, "alice", "wonderland")
+            chain = self.follow(posted.location)
+        ok = chain[-1].status == 200 and "Alice Liddell" in chain[-1].text
+        chain = self.follow(ORIGINS["reports"] + "/")
+        return ok and chain[-1].status == 200 and "Alice Liddell" in chain[-1].text
 
     def signed_in(self, rp):
-        status, _, _ = self.request("GET", self.hosts.origins[rp] + "/")
-        return status == 200
+        return self.get(ORIGINS[rp] + "/").status == 200
 
     def log_out_of_login(self):
-        _, _, home = self.request("GET", self.hosts.origins["login"] + "/")
-        csrf = re.search(r'name="csrf" value="([^"]*)"', home).group(1)
+        home = self.get(ORIGINS["login"] + "/")
         started = time.monotonic()
-        status, _, _ = self.request("POST", self.hosts.origins["login"] + "/logout", form={"csrf": csrf})
-        return status, time.monotonic() - started
+        response = self.post(ORIGINS["login"] + "/logout", {"csrf": hidden_csrf(home.text)})
+        return response.status, time.monotonic() - started
 
 
-def wait_until(seconds, condition):
-    start = time.monotonic()
-    while time.monotonic() - start < seconds:
-        if condition():
-            return time.monotonic() - start
-        time.sleep(0.02)
-    return None
+def hidden_csrf(page):
+    return hidden_inputs(page).get("csrf", "")
 
 
 def main():
@@ -180,7 +95,6 @@ def main():
         browser = Browser(hosts)
         report(browser.sign_in_everywhere(), "logout/sign-in-on-both", "alice signed in on dashboard and reports")
         status, page_time = browser.log_out_of_login()
-        start = time.monotonic()
         ended = wait_until(5, lambda: not browser.signed_in("dashboard") and not browser.signed_in("reports"))
         report(status == 303 and ended is not None and ended + page_time < 2.0, "logout/ends-both-rp-sessions-within-2s",
                f"logout page answered in {page_time * 1000:.0f} ms; both RP sessions ended "
@@ -199,9 +113,8 @@ def main():
         report(hosts.pending_deliveries() == 1, "logout/delivery-to-the-down-rp-is-pending",
                f"{hosts.pending_deliveries()} delivery pending in the login host's store")
         hosts.stop("login", signal.SIGKILL)
-        hosts.start("login")
-        hosts.start("reports")
-        came_back = time.monotonic()
+        hosts.start_host("login")
+        hosts.start_host("reports")
         ended = wait_until(40, lambda: not browser.signed_in("reports"))
         report(ended is not None and hosts.pending_deliveries() == 0, "logout/delivered-after-rp-and-login-restart",
                f"reports' session ended {'never' if ended is None else f'{ended:.1f} s'} after it came back "
@@ -223,8 +136,7 @@ def main():
         report(False, "logout/setup", f"could not run: {error}")
     finally:
         hosts.stop_all()
-    print(f"{RESULTS.count(True)} passed, {RESULTS.count(False)} failed")
-    sys.exit(0 if all(RESULTS) else 1)
+    sys.exit(report.finish())
 
 
 if __name__ == "__main__":
