@@ -18,23 +18,16 @@ struct UsersCommand: AsyncParsableCommand {
         @Option(name: .customLong("display-name"), help: "The name shown on pages (the username by default).")
         var displayName: String?
 
-        @Option(name: .customLong("config"), help: "The login host's configuration file.")
-        var config: String?
-
-        @Option(name: .customLong("data-dir"), help: "The demo's data directory (instead of --config).")
-        var dataDirectory: String?
+        @OptionGroup var store: LoginStoreOptions
 
         func validate() throws {
-            guard (config == nil) != (dataDirectory == nil) else {
-                throw ValidationError("give exactly one of --config FILE or --data-dir DIR")
-            }
             guard (1...64).contains(name.utf8.count), name.allSatisfy({ $0.isLetter || $0.isNumber || "._-@".contains($0) }) else {
                 throw ValidationError("a username is 1 to 64 letters, digits or . _ - @")
             }
         }
 
         func run() async throws {
-            let login = try config.map(LoginHostFile.init(path:)) ?? DemoSetup(dataDirectory: dataDirectory!).login
+            let login = try store.loginFile()
             guard let line = readLine(strippingNewline: true), !line.isEmpty else {
                 throw ValidationError("no password on standard input")
             }
