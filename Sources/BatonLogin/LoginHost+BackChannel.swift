@@ -16,7 +16,7 @@ extension LoginHost {
                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":"unauthorized"}"#)))
         }
         do {
-            guard let session = try await service.session(sid: sid),
+            guard let session = try await service.session(sid: sid, touch: true),
                 let user = try await service.store.user(id: session.userID)
             else {
                 return json(#"{"error":"session_ended"}"#, status: .notFound)

@@ -103,6 +103,21 @@ struct SingleLogoutTests {
         }
     }
 
+    @Test("activity on a relying party keeps the login session from idling out")
+    func relyingPartyActivityCountsOnTheLoginHost() async throws {
+        var options = TestHosts.Options()
+        options.loginIdleTimeout = 600
+        try await TestHosts.run(options: options) { hosts in
+            let browser = try await hosts.signedInBrowser()
+            for _ in 0..<4 {
+                hosts.clock.advance(by: 300)  // 1200 s in all, twice the login idle timeout
+                #expect(try await browser.get(TestHosts.dashboardOrigin + "/").status == 200)  // revalidates
+                #expect(try await hosts.loginHost.reapStaleSessions() == 0)
+            }
+            #expect(try await browser.get(TestHosts.loginOrigin + "/").status == 200)
+        }
+    }
+
     @Test("an idle RP session times out; a used one slides")
     func rpIdleTimeout() async throws {
         var options = TestHosts.Options()

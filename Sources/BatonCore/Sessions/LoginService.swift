@@ -63,9 +63,11 @@ public struct LoginService: Sendable {
     }
 
     /// The live session with public handle `sid`, or nil.
-    public func session(sid: String) async throws -> LoginSession? {
+    /// `touch`: a relying party asking on a person's request is activity too, so a
+    /// person busy on the dashboard is not signed out for being idle on the login host.
+    public func session(sid: String, touch: Bool = false) async throws -> LoginSession? {
         guard sid.utf8.count <= 128, let session = try await store.loginSession(sid: sid) else { return nil }
-        return try await live(session, touch: false)
+        return try await live(session, touch: touch)
     }
 
     /// Ends the session with handle `sid` and queues a back-channel logout for every
