@@ -266,7 +266,7 @@ public final class TestClock: BatonClock {
 }
 
 /// A port nobody listens on right now, on 127.0.0.1.
-func freePort() throws -> Int {
+public func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw BrowserError.unexpected("socket() failed") }
     defer { close(fd) }
