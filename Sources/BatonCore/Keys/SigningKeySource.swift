@@ -14,6 +14,7 @@ import Darwin
 public final class SigningKeySource: Sendable {
     /// What happened when the file was checked, for the host's log.
     public enum Event: Sendable {
+        /// The file changed and was reread: these keys are now the ring.
         case reloaded(kids: [String])
         case reloadFailed(String)
     }
@@ -62,9 +63,10 @@ public final class SigningKeySource: Sendable {
                 // The stamp is taken before the read: a write in between only costs one
                 // more reload next time.
                 state.ring = try SigningKeyRing.load(from: path)
+                // The first read only confirms the file the host started with.
+                if state.stamp != nil { event = .reloaded(kids: state.ring.keys.map(\.kid)) }
                 state.stamp = stamp
                 state.failedStamp = nil
-                event = .reloaded(kids: state.ring.keys.map(\.kid))
             } catch {
                 // Keep signing with the keys we have until the file changes again.
                 state.failedStamp = stamp
