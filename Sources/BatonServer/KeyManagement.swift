@@ -19,10 +19,12 @@ public enum KeyManagement {
             lines.append(
                 "New signing key \(added.key.kid) (\(added.key.algorithm.rawValue)) is published in the JWKS now "
                     + "and signs from \(format(added.activatesAt)) (in \(wait) s).")
-            let current = before.active(at: now)
-            lines.append(
-                "The key signing until then, \(current.kid), stays published until "
-                    + "\(format(added.activatesAt.addingTimeInterval(SigningKeyRing.retention))).")
+            // The key the new one takes over from: the one before it in activation order.
+            if let index = ring.keys.firstIndex(where: { $0.kid == added.key.kid }), index > 0 {
+                lines.append(
+                    "The key signing until then, \(ring.keys[index - 1].kid), stays published until "
+                        + "\(format(added.activatesAt.addingTimeInterval(SigningKeyRing.retention))).")
+            }
             let pruned = Set(before.keys.map(\.kid)).subtracting(ring.keys.map(\.kid))
             if !pruned.isEmpty { lines.append("Pruned \(pruned.count) expired key(s) from \(login.signingKeys).") }
         } else {

@@ -55,7 +55,7 @@ struct RotationUnderLoadTests {
         }
     }
 
-    @Test("two rotations while handoffs run continuously: zero failed handoffs, and the new keys do sign")
+    @Test("two rotations while handoffs run continuously: zero failed handoffs, and the new keys do sign", .timeLimit(.minutes(1)))
     func zeroFailuresAcrossRotations() async throws {
         var options = TestHosts.Options()
         options.jwksMaxAge = 1
