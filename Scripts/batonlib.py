@@ -7,6 +7,7 @@ The client connects to 127.0.0.1 and sends the public `*.localhost` name as Host
 """
 import http.client
 import json
+import random
 import re
 import socket
 import subprocess
@@ -98,10 +99,25 @@ def path_of(url):
     return urllib.parse.urlsplit(url).path
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port on 127.0.0.1 below Linux's ephemeral range (32768-60999): a port the
+    kernel hands out for binding to 0 can be taken by the next outgoing connection
+    before our server binds it, and the load tests open many."""
+    for _ in range(200):
+        candidate = random.randrange(20000, 32000)
+        if candidate in _HANDED_OUT:
+            continue
+        _HANDED_OUT.add(candidate)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return candidate
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def wait_until(seconds, condition, step=0.02):

@@ -152,15 +152,29 @@ public struct TestHosts: Sendable {
                             onServerRunning: { _ in readyContinuation.yield() }, logger: logger)
                     }
                     let serviceGroup = ServiceGroup(configuration: .init(services: apps, gracefulShutdownSignals: [], logger: logger))
+                    let failure = FailureNote()
                     return try await withThrowingTaskGroup(of: T?.self) { group in
                         group.addTask {
-                            try await serviceGroup.run()
+                            // However the servers end (a failed bind included), the wait for
+                            // them to be ready ends too.
+                            defer { readyContinuation.finish() }
+                            do {
+                                try await serviceGroup.run()
+                            } catch {
+                                failure.record(error)
+                                throw error
+                            }
                             return nil
                         }
                         var started = 0
                         for await _ in ready {
                             started += 1
                             if started == apps.count { break }
+                        }
+                        guard started == apps.count else {
+                            group.cancelAll()
+                            let reason = failure.text ?? "no error"
+                            throw BrowserError.unexpected("a relying party did not start (ports \(rpPorts)): \(reason)")
                         }
                         let ports = ["login": loginPort, "dashboard": rpPorts["dashboard"]!, "reports": rpPorts["reports"]!]
                         let hosts = TestHosts(
@@ -173,19 +187,27 @@ public struct TestHosts: Sendable {
                                 "reports.localhost:8082": "http://127.0.0.1:\(ports["reports"]!)",
                             ],
                             ports: ports)
+                        let outcome: Result<T, any Error>
                         do {
-                            let result = try await body(hosts)
-                            await serviceGroup.triggerGracefulShutdown()
-                            try await group.waitForAll()
-                            return result
+                            outcome = .success(try await body(hosts))
                         } catch {
-                            await serviceGroup.triggerGracefulShutdown()
-                            try? await group.waitForAll()
-                            throw error
+                            outcome = .failure(error)
                         }
+                        // Browsers leave first, so no idle keep-alive connection holds a
+                        // server's graceful shutdown open; then the servers stop, within a
+                        // bound: a stuck connection must not hang the whole test run.
+                        try? await http.shutdown()
+                        await serviceGroup.triggerGracefulShutdown()
+                        group.addTask {
+                            try? await Task.sleep(for: .seconds(15))
+                            return nil
+                        }
+                        _ = try? await group.next()
+                        group.cancelAll()
+                        return try outcome.get()
                     }
                 }
-            try await http.shutdown()
+            try? await http.shutdown()
             try await backChannelHTTP.shutdown()
             return result
         } catch {
@@ -265,19 +287,36 @@ public final class TestClock: BatonClock {
     }
 }
 
-/// A port nobody listens on right now, on 127.0.0.1.
+/// A port nobody listens on right now, on 127.0.0.1, chosen below Linux's ephemeral
+/// range (32768–60999): a port the kernel hands out for binding to 0 can be taken by the
+/// next outgoing connection before our server binds it, and these tests open hundreds.
+/// Ports are never handed out twice in one test process: tests run in parallel, and two
+/// could otherwise probe the same free port before either binds it.
 public func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw BrowserError.unexpected("socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    for _ in 0..<200 {
+        let candidate = Int.random(in: 20000..<32000)
+        guard handedOutPorts.withLock({ $0.insert(candidate).inserted }) else { continue }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BrowserError.unexpected("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(candidate).bigEndian
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 }
+        }
+        if bound { return candidate }
     }
-    guard bound else { throw BrowserError.unexpected("bind() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    throw BrowserError.unexpected("no free port between 20000 and 32000")
+}
+
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+/// The first error of a background task, for the message of the one that waited on it.
+final class FailureNote: Sendable {
+    private let note = Mutex<String?>(nil)
+    func record(_ error: any Error) { note.withLock { $0 = $0 ?? String(describing: error) } }
+    var text: String? { note.withLock { $0 } }
 }
