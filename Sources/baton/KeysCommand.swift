@@ -6,25 +6,6 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Rotate and list the login host's signing keys.", subcommands: [Rotate.self, List.self])
 
-    /// Which login host: a configuration file, or the demo's data directory.
-    struct HostOptions: ParsableArguments {
-        @Option(name: .customLong("config"), help: "The login host's configuration file.")
-        var config: String?
-
-        @Option(name: .customLong("data-dir"), help: "The demo's data directory (instead of --config).")
-        var dataDirectory: String?
-
-        func validate() throws {
-            guard (config == nil) != (dataDirectory == nil) else {
-                throw ValidationError("give exactly one of --config FILE or --data-dir DIR")
-            }
-        }
-
-        func loginHostFile() throws -> LoginHostFile {
-            try config.map(LoginHostFile.init(path:)) ?? DemoSetup(dataDirectory: dataDirectory!).login
-        }
-    }
-
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a new signing key: published at once, signing after key_activation_delay_seconds (60 by default).",
@@ -34,10 +15,10 @@ struct KeysCommand: AsyncParsableCommand {
                 login host picks the change up within a second.
                 """)
 
-        @OptionGroup var host: HostOptions
+        @OptionGroup var store: LoginStoreOptions
 
         func run() async throws {
-            print(try KeyManagement.rotate(try host.loginHostFile()))
+            print(try KeyManagement.rotate(try store.loginFile()))
         }
     }
 
@@ -45,10 +26,10 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the signing keys: kid, algorithm, created, state (pending, active, retiring until TIME, expired).")
 
-        @OptionGroup var host: HostOptions
+        @OptionGroup var store: LoginStoreOptions
 
         func run() async throws {
-            print(try KeyManagement.list(try host.loginHostFile()))
+            print(try KeyManagement.list(try store.loginFile()))
         }
     }
 }
