@@ -34,9 +34,7 @@ extension RelyingPartyHost {
     func signOut(_ request: Request) async throws -> Response {
         let fields = try await FormFields.body(of: request)
         guard CSRF.isValid(request, form: fields) else {
-            return pages.problem(
-                .forbidden, title: "Sign-out not confirmed", explanation: "This form expired. Go back, reload and try again.",
-                site: configuration.title, retryURL: "/")
+            return pages.formExpired(site: configuration.title)
         }
         if let cookie = BatonCookie.session.value(in: request) {
             do {

@@ -65,9 +65,7 @@ extension LoginHost {
     func signOut(_ request: Request) async throws -> Response {
         let fields = try await FormFields.body(of: request)
         guard CSRF.isValid(request, form: fields) else {
-            return pages.problem(
-                .forbidden, title: "Sign-out not confirmed", explanation: "This form expired. Go back, reload and try again.",
-                site: "Baton login", retryURL: "/")
+            return pages.formExpired(site: "Baton login")
         }
         do {
             if let session = try await service.session(cookie: BatonCookie.login.value(in: request)) {
@@ -121,9 +119,7 @@ extension LoginHost {
     func endSessions(_ request: Request, all: Bool) async throws -> Response {
         let fields = try await FormFields.body(of: request)
         guard CSRF.isValid(request, form: fields) else {
-            return pages.problem(
-                .forbidden, title: "Not confirmed", explanation: "This form expired. Go back, reload and try again.",
-                site: "Baton login", retryURL: "/")
+            return pages.formExpired(site: "Baton login")
         }
         do {
             guard let current = try await service.session(cookie: BatonCookie.login.value(in: request)) else {

@@ -80,6 +80,13 @@ public struct Pages: Sendable {
         return html("error", context, status: status)
     }
 
+    /// The 403 page for a form whose CSRF token did not match its cookie.
+    public func formExpired(site: String) -> Response {
+        problem(
+            .forbidden, title: "Not confirmed", explanation: "This form expired. Go back, reload and try again.", site: site,
+            retryURL: "/")
+    }
+
     /// `/baton.css`, the only stylesheet (CSP `style-src 'self'`).
     public func stylesheetResponse() -> Response {
         Response(
