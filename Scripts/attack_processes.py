@@ -93,6 +93,12 @@ class Browser(BaseBrowser):
         return minted.location
 
 
+def report_integrity(hosts, group):
+    """The shared dashboard database must come through every race and crash sound."""
+    integrity = sqlite3.connect(f"{hosts.dir}/dashboard.sqlite").execute("PRAGMA integrity_check").fetchone()[0]
+    report(integrity == "ok", f"{group}/sqlite-integrity-check", f"PRAGMA integrity_check: {integrity}")
+
+
 def redeemed(response):
     return response.status == 303
 
@@ -163,8 +169,7 @@ def crash(binary):
         report(twice == 0 and attempts[0] > 0, "crash/no-token-succeeds-twice-across-crashes",
                f"{attempts[0]} redemptions in {elapsed:.1f} s ({rate:.0f}/s, target 200/s) across {crashes} kill -9; "
                f"{sum(1 for c in successes.values() if c >= 1)} succeeded once, {twice} twice")
-        integrity = sqlite3.connect(f"{hosts.dir}/dashboard.sqlite").execute("PRAGMA integrity_check").fetchone()[0]
-        report(integrity == "ok", "crash/sqlite-integrity-check", f"PRAGMA integrity_check: {integrity}")
+        report_integrity(hosts, "crash")
     finally:
         hosts.stop_all()
 
@@ -207,8 +212,7 @@ def replicas(binary):
         report(exact == rounds, "replicas/exactly-one-success-per-round",
                f"{exact}/{rounds} rounds of {ways} concurrent redemptions split across 2 replicas had exactly one success "
                f"(successes per round: min {min(summary)}, max {max(summary)})")
-        integrity = sqlite3.connect(f"{hosts.dir}/dashboard.sqlite").execute("PRAGMA integrity_check").fetchone()[0]
-        report(integrity == "ok", "replicas/sqlite-integrity-check", f"PRAGMA integrity_check: {integrity}")
+        report_integrity(hosts, "replicas")
     finally:
         hosts.stop_all()
 
