@@ -16,6 +16,7 @@ public enum BatonError: String, Error, CaseIterable, Sendable {
     case stateMissing = "state_missing"
     case stateMismatch = "state_mismatch"
     case sessionEnded = "session_ended"
+    case notPermitted = "not_permitted"
     case storeUnavailable = "store_unavailable"
 
     /// The code as it appears in the `Baton-Error` header.
@@ -25,7 +26,7 @@ public enum BatonError: String, Error, CaseIterable, Sendable {
     public var status: Int {
         switch self {
         case .tokenMissing, .tokenMalformed: 400
-        case .tokenReplayed, .stateMissing, .stateMismatch: 403
+        case .tokenReplayed, .stateMissing, .stateMismatch, .notPermitted: 403
         case .storeUnavailable: 503
         default: 401
         }
@@ -38,6 +39,7 @@ public enum BatonError: String, Error, CaseIterable, Sendable {
         case .tokenExpired: "This sign-in link has expired"
         case .stateMissing, .stateMismatch: "This sign-in did not start here"
         case .sessionEnded: "You have been signed out"
+        case .notPermitted: "You do not have access to this site"
         case .storeUnavailable: "Sign-in is unavailable for a moment"
         case .tokenMissing: "The sign-in link is incomplete"
         default: "This sign-in link is not valid"
@@ -77,6 +79,8 @@ public enum BatonError: String, Error, CaseIterable, Sendable {
             "This sign-in link belongs to a different sign-in attempt. Sign in again."
         case .sessionEnded:
             "Your session on the login service has ended. Sign in again."
+        case .notPermitted:
+            "You are signed in, but your account is not in a group this site admits. Ask its administrator for access."
         case .storeUnavailable:
             "The sign-in service could not reach its storage, so nothing was accepted. Try again in a moment."
         }

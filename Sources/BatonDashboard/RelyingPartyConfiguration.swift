@@ -35,6 +35,9 @@ public struct RelyingPartyConfiguration: Sendable {
     /// How long a session may go on while the login host cannot be asked before it
     /// ends (fail closed after a grace period).
     public var revalidateGrace: TimeInterval
+    /// Only people in one of these groups get a session or pass `/sso/auth`; empty: anyone
+    /// the login host signs in.
+    public var allowedGroups: [String]
 
     /// A relying-party configuration; `redirectURI` defaults to
     /// `publicOrigin/sso/callback`.
@@ -42,7 +45,7 @@ public struct RelyingPartyConfiguration: Sendable {
         clientID: String, clientSecret: String, title: String, publicOrigin: String, redirectURI: String? = nil,
         issuer: String, loginBackChannelURL: String? = nil, maximumTokenLifetime: Int64 = 60, leeway: Int64 = 2,
         sessionLifetime: TimeInterval = 8 * 3600, sessionIdleTimeout: TimeInterval = 3600, revalidateInterval: TimeInterval = 30,
-        revalidateGrace: TimeInterval = 300
+        revalidateGrace: TimeInterval = 300, allowedGroups: [String] = []
     ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
@@ -57,5 +60,6 @@ public struct RelyingPartyConfiguration: Sendable {
         self.sessionIdleTimeout = sessionIdleTimeout
         self.revalidateInterval = revalidateInterval
         self.revalidateGrace = revalidateGrace
+        self.allowedGroups = allowedGroups
     }
 }

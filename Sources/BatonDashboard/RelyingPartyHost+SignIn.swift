@@ -70,6 +70,7 @@ extension RelyingPartyHost {
 
     func storeFailure(_ error: any Error) -> Response {
         logger.error("store failure", metadata: ["error": .string(String(describing: error))])
+        metrics.count("baton_store_failures")
         return refusal(.storeUnavailable)
     }
 }

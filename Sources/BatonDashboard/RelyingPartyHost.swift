@@ -4,13 +4,17 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// A relying party ("dashboard host"): turns a handoff token into its own session
-/// and never sees a password (PROTOCOL.md "Dashboard host endpoints").
+/// A relying party ("dashboard host"): turns a handoff token into its own session,
+/// never sees a password, and answers a reverse proxy's forward-auth checks for an app
+/// on its origin (PROTOCOL.md "Dashboard host endpoints", "Forward auth"). Each route
+/// lives in its own `RelyingPartyHost+Route.swift` file.
 public struct RelyingPartyHost: Sendable {
     public let configuration: RelyingPartyConfiguration
     let store: any RelyingPartyStore
     let redeemer: any HandoffRedeeming
-    let revalidator: SessionRevalidator
+    /// Decides whether a request's session is live and may pass: every page and
+    /// `/sso/auth` ask it.
+    public let gate: SessionGate
     let logoutVerifier: LogoutTokenVerifier
     let pages: Pages
     let metrics = HostMetrics()
@@ -33,13 +37,18 @@ public struct RelyingPartyHost: Sendable {
             redeemer
             ?? Redeemer(
                 clientID: configuration.clientID, verifier: verifier, store: store, directory: directory, clock: clock,
-                sessionLifetime: configuration.sessionLifetime)
-        self.revalidator = SessionRevalidator(
-            store: store, directory: directory, clock: clock, idleTimeout: configuration.sessionIdleTimeout,
-            interval: configuration.revalidateInterval, grace: configuration.revalidateGrace)
+                sessionLifetime: configuration.sessionLifetime, allowedGroups: configuration.allowedGroups)
+        self.gate = SessionGate(
+            clientID: configuration.clientID, store: store, directory: directory, clock: clock,
+            policy: .init(
+                idleTimeout: configuration.sessionIdleTimeout, revalidateInterval: configuration.revalidateInterval,
+                revalidateGrace: configuration.revalidateGrace, allowedGroups: configuration.allowedGroups))
         self.logoutVerifier = LogoutTokenVerifier(
             issuer: configuration.issuer, audience: configuration.clientID, keys: keys, clock: clock, leeway: configuration.leeway,
             algorithm: configuration.algorithm)
+        var pages = pages
+        // Behind a proxy every path but /sso/ may belong to the app: the pages' stylesheet too.
+        pages.stylesheetPath = "/sso/baton.css"
         self.pages = pages
         self.clock = clock
         self.logger = logger ?? Logger(label: "baton.rp.\(configuration.clientID)")
@@ -53,16 +62,22 @@ public struct RelyingPartyHost: Sendable {
             middleware: SecurityHeadersMiddleware(
                 contentSecurityPolicy: SecurityHeadersMiddleware<BasicRequestContext>.policy(),
                 pages: pages, site: configuration.title))
+        // Before the safe-methods rule: `/sso/auth` answers every method alike.
+        router.add(middleware: ForwardAuthMiddleware { request in await forwardAuth(request) })
         router.add(middleware: SafeMethodsMiddleware())
-        router.get("/") { request, _ in try await home(request) }
+        router.get("/") { request, _ in await home(request) }
         router.get("/sso/start") { request, _ in try await start(request) }
         router.get("/sso/callback") { request, _ in await callback(request) }
         router.post("/logout") { request, _ in try await signOut(request) }
+        router.get("/sso/logout") { request, _ in signOutPage(request) }
+        router.post("/sso/logout") { request, _ in try await signOut(request) }
+        router.get("/sso/signed-out") { request, _ in signedOut(request) }
         router.get("/signed-out") { request, _ in signedOut(request) }
         router.post("/sso/backchannel-logout") { request, _ in try await backChannelLogout(request) }
         router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
         router.get("/metrics") { _, _ in metrics.response() }
         router.get("/baton.css") { _, _ in pages.stylesheetResponse() }
+        router.get("/sso/baton.css") { _, _ in pages.stylesheetResponse() }
         return router
     }
 

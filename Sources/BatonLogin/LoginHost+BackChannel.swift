@@ -5,8 +5,8 @@ import Hummingbird
 
 extension LoginHost {
     /// `GET /api/sessions/{sid}`: HTTP Basic with a client's id and secret; 200 with
-    /// the session while it lives, 404 once it has ended, 401 for anything but a
-    /// registered client's credentials.
+    /// the session while it lives, 404 once it has ended or when it was never handed to
+    /// this client, 401 for anything but a registered client's credentials.
     func sessionInfo(_ request: Request, sid: String) async throws -> Response {
         guard let client = authenticatedClient(request) else {
             metrics.count("baton_backchannel_refused")
@@ -16,15 +16,9 @@ extension LoginHost {
                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":"unauthorized"}"#)))
         }
         do {
-            guard let session = try await service.session(sid: sid, touch: true),
-                let user = try await service.store.user(id: session.userID)
-            else {
+            guard let info = try await service.sessionInfo(sid: sid, for: client.clientID) else {
                 return json(#"{"error":"session_ended"}"#, status: .notFound)
             }
-            try await service.store.recordLookup(sid: sid, clientID: client.clientID, at: clock.now())
-            let info = SessionInfo(
-                sid: session.sid, sub: user.id, username: user.username, display_name: user.displayName,
-                auth_time: session.authTime.unixSeconds, expires_at: session.expiresAt.unixSeconds)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return json(String(decoding: try encoder.encode(info), as: UTF8.self), status: .ok)

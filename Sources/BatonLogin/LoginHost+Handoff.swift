@@ -32,6 +32,12 @@ extension LoginHost {
             let again = "/handoff?client_id=\(encode(client.clientID))&redirect_uri=\(encode(redirectURI))&state=\(encode(state))"
             return .redirect("/login?continue=" + encode(again))
         }
+        do {
+            // Before the token exists: its relying party must hear of this session's end.
+            try await service.recordHandoff(sid: session.sid, to: client.clientID)
+        } catch {
+            return storeUnavailable(error)
+        }
         let minted: HandoffMinter.Minted
         do {
             minted = try await minter.mint(audience: client.clientID, sid: session.sid, state: state)

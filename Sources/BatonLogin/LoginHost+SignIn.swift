@@ -89,7 +89,7 @@ extension LoginHost {
             user = try await session.asyncMap { try await service.store.user(id: $0.userID) }
             if let session, let user {
                 for other in try await service.store.loginSessions(userID: user.id) {
-                    let sites = try await service.store.lookups(sid: other.sid)
+                    let sites = try await service.store.clientsHandedTo(sid: other.sid)
                     rows.append([
                         "sid": other.sid, "current": other.sid == session.sid, "device": Self.describe(userAgent: other.userAgent),
                         "started": other.authTime.pageText, "last_seen": other.lastSeen.pageText,

@@ -73,18 +73,18 @@ extension SQLiteStore: LoginSessionStore {
         }
     }
 
-    public func recordLookup(sid: String, clientID: String, at date: Date) async throws {
+    public func recordHandoff(sid: String, clientID: String, at date: Date) async throws {
         try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO session_lookups (sid, client_id, looked_up_at) VALUES (?, ?, ?)
-                    ON CONFLICT (sid, client_id) DO UPDATE SET looked_up_at = excluded.looked_up_at
+                    ON CONFLICT (sid, client_id) DO NOTHING
                     """,
                 arguments: [sid, clientID, date.sqliteSeconds])
         }
     }
 
-    public func lookups(sid: String) async throws -> [String] {
+    public func clientsHandedTo(sid: String) async throws -> [String] {
         try await read { db in
             try String.fetchAll(db, sql: "SELECT client_id FROM session_lookups WHERE sid = ? ORDER BY client_id", arguments: [sid])
         }

@@ -81,6 +81,16 @@ extension SQLiteStore {
                     UPDATE rp_sessions SET last_seen = created_at, last_validated = created_at;
                     """)
         }
+        migrator.registerMigration("v3: users' email and groups, kept with RP sessions") { db in
+            // Groups are written comma-separated: a valid group name never holds a comma.
+            try db.execute(
+                sql: """
+                    ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE users ADD COLUMN groups TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE rp_sessions ADD COLUMN email TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE rp_sessions ADD COLUMN groups TEXT NOT NULL DEFAULT '';
+                    """)
+        }
         return migrator
     }
 }

@@ -34,13 +34,13 @@ extension SQLiteStore: RPSessionStore {
             try db.execute(
                 sql: """
                     INSERT INTO rp_sessions (id_hash, client_id, login_sid, created_by_jti, return_to, subject, username,
-                        display_name, created_at, expires_at, timeline, last_seen, last_validated)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        display_name, email, groups, created_at, expires_at, timeline, last_seen, last_validated)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     session.idHash, session.clientID, session.loginSID, session.createdByJTI, session.returnTo,
-                    session.subject, session.username, session.displayName, session.createdAt.sqliteSeconds,
-                    session.expiresAt.sqliteSeconds, timeline, session.lastSeen.sqliteSeconds,
+                    session.subject, session.username, session.displayName, session.email, GroupName.joined(session.groups),
+                    session.createdAt.sqliteSeconds, session.expiresAt.sqliteSeconds, timeline, session.lastSeen.sqliteSeconds,
                     session.lastValidated.sqliteSeconds,
                 ])
         }
@@ -56,8 +56,10 @@ extension SQLiteStore: RPSessionStore {
             }
             return RPSession(
                 idHash: row["id_hash"], clientID: row["client_id"], loginSID: row["login_sid"],
-                createdByJTI: row["created_by_jti"], returnTo: row["return_to"], subject: row["subject"],
-                username: row["username"], displayName: row["display_name"],
+                createdByJTI: row["created_by_jti"], returnTo: row["return_to"],
+                identity: Identity(
+                    subject: row["subject"], username: row["username"], displayName: row["display_name"], email: row["email"],
+                    groups: GroupName.split(row["groups"])),
                 createdAt: Date(sqliteSeconds: row["created_at"]), expiresAt: Date(sqliteSeconds: row["expires_at"]),
                 timeline: timeline, lastSeen: Date(sqliteSeconds: row["last_seen"]),
                 lastValidated: Date(sqliteSeconds: row["last_validated"]))
@@ -72,14 +74,22 @@ extension SQLiteStore: RPSessionStore {
         }
     }
 
-    public func touchRPSession(idHash: String, lastSeen: Date, lastValidated: Date?) async throws {
+    public func refreshRPSessions(_ refreshes: [RPSessionRefresh]) async throws {
+        guard !refreshes.isEmpty else { return }
         try await write { db in
-            if let lastValidated {
+            for refresh in refreshes {
+                // MAX: a refresh never moves a time backwards, whichever replica wrote last.
                 try db.execute(
-                    sql: "UPDATE rp_sessions SET last_seen = ?, last_validated = ? WHERE id_hash = ?",
-                    arguments: [lastSeen.sqliteSeconds, lastValidated.sqliteSeconds, idHash])
-            } else {
-                try db.execute(sql: "UPDATE rp_sessions SET last_seen = ? WHERE id_hash = ?", arguments: [lastSeen.sqliteSeconds, idHash])
+                    sql: """
+                        UPDATE rp_sessions SET last_seen = MAX(last_seen, ?), last_validated = MAX(last_validated, COALESCE(?, 0))
+                        WHERE id_hash = ?
+                        """,
+                    arguments: [refresh.lastSeen.sqliteSeconds, refresh.lastValidated?.sqliteSeconds, refresh.idHash])
+                if let identity = refresh.identity {
+                    try db.execute(
+                        sql: "UPDATE rp_sessions SET username = ?, display_name = ?, email = ?, groups = ? WHERE id_hash = ?",
+                        arguments: [identity.username, identity.displayName, identity.email, GroupName.joined(identity.groups), refresh.idHash])
+                }
             }
         }
     }

@@ -6,8 +6,14 @@ extension SQLiteStore: UserStore {
     public func insertUser(_ user: User) async throws {
         try await write { db in
             try db.execute(
-                sql: "INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [user.id, user.username, user.displayName, user.passwordHash, user.createdAt.sqliteSeconds])
+                sql: """
+                    INSERT INTO users (id, username, display_name, email, groups, password_hash, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    user.id, user.username, user.displayName, user.email, GroupName.joined(user.groups), user.passwordHash,
+                    user.createdAt.sqliteSeconds,
+                ])
         }
     }
 
@@ -23,9 +29,29 @@ extension SQLiteStore: UserStore {
         }
     }
 
+    public func users() async throws -> [User] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY username").map(User.init(row:))
+        }
+    }
+
     public func updatePasswordHash(username: String, passwordHash: String) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE username = ?", arguments: [passwordHash, username])
+            return db.changesCount == 1
+        }
+    }
+
+    public func updateUser(username: String, displayName: String?, email: String?, groups: [String]?) async throws -> Bool {
+        try await write { db in
+            // COALESCE keeps a column whose new value is NULL (not given).
+            try db.execute(
+                sql: """
+                    UPDATE users SET display_name = COALESCE(?, display_name), email = COALESCE(?, email),
+                        groups = COALESCE(?, groups)
+                    WHERE username = ?
+                    """,
+                arguments: [displayName, email, groups.map(GroupName.joined), username])
             return db.changesCount == 1
         }
     }
@@ -34,7 +60,8 @@ extension SQLiteStore: UserStore {
 extension User {
     init(row: Row) {
         self.init(
-            id: row["id"], username: row["username"], displayName: row["display_name"],
-            passwordHash: row["password_hash"], createdAt: Date(sqliteSeconds: row["created_at"]))
+            id: row["id"], username: row["username"], displayName: row["display_name"], email: row["email"],
+            groups: GroupName.split(row["groups"]), passwordHash: row["password_hash"],
+            createdAt: Date(sqliteSeconds: row["created_at"]))
     }
 }

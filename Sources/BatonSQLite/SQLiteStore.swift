@@ -38,6 +38,22 @@ public final class SQLiteStore: Sendable {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
     }
 
+    /// Rows in each of Baton's tables, by name: for tests, the soak's growth report and
+    /// operators' curiosity.
+    public func rowCounts() async throws -> [String: Int] {
+        try await read { db in
+            var counts: [String: Int] = [:]
+            for table in Self.tables {
+                counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+            }
+            return counts
+        }
+    }
+
+    static let tables = [
+        "users", "login_sessions", "session_lookups", "logout_deliveries", "used_tokens", "pending_sign_ins", "rp_sessions",
+    ]
+
     /// Runs a read, mapping every database failure to ``StoreError``.
     func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {

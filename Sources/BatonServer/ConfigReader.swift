@@ -99,6 +99,19 @@ struct ConfigReader {
         return array
     }
 
+    /// An optional non-empty list of valid group names.
+    mutating func groups(_ key: String) throws -> [String] {
+        guard values[key] != nil else {
+            used.insert(key)
+            return []
+        }
+        let names = try strings(key)
+        if let bad = names.first(where: { !GroupName.isValid($0) }) {
+            throw ConfigurationError(field: name(key), message: "\"\(bad)\" is not a group name (1 to 64 characters of A-Za-z0-9._-)")
+        }
+        return names
+    }
+
     /// Refuses fields nobody asked for: a misspelt `redirect_uri` must not pass quietly.
     func finish() throws {
         if let unknown = values.keys.sorted().first(where: { !used.contains($0) && !$0.hasPrefix("_") }) {

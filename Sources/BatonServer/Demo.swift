@@ -4,18 +4,31 @@ import BatonLogin
 import BatonSQLite
 import Foundation
 
-/// `baton demo`: the login host on 8080 and two relying parties (`dashboard` on 8081,
-/// `reports` on 8082), all on 127.0.0.1, with state under one data directory. The
-/// files in `Demo/` describe the same hosts for `baton serve`.
+/// `baton demo`: the login host on 8080 and three relying parties (`dashboard` on 8081,
+/// `reports` on 8082, and `app` on 8083: the forward-auth relying party of an app that
+/// a reverse proxy serves on 8090), all on 127.0.0.1, with state under one data
+/// directory. The files in `Demo/` describe the same hosts for `baton serve`.
 public struct DemoSetup: Sendable {
     public static let loginOrigin = "http://login.localhost:8080"
     public static let username = "alice"
     public static let password = "wonderland"
     public static let displayName = "Alice Liddell"
+    public static let email = "alice@example.com"
+    public static let groups = ["staff"]
 
-    /// The relying parties of the demo: client id, title, port.
-    public static let relyingParties: [(id: String, title: String, port: Int)] = [
-        ("dashboard", "Dashboard", 8081), ("reports", "Reports", 8082),
+    /// One relying party of the demo: where it listens, and its public origin (the
+    /// proxy's, for `app`).
+    public struct RelyingParty: Sendable {
+        public let id: String
+        public let title: String
+        public let port: Int
+        public let publicOrigin: String
+    }
+
+    public static let relyingParties: [RelyingParty] = [
+        RelyingParty(id: "dashboard", title: "Dashboard", port: 8081, publicOrigin: "http://dashboard.localhost:8081"),
+        RelyingParty(id: "reports", title: "Reports", port: 8082, publicOrigin: "http://reports.localhost:8082"),
+        RelyingParty(id: "app", title: "App", port: 8083, publicOrigin: "http://app.localhost:8090"),
     ]
 
     public let dataDirectory: String
@@ -34,7 +47,7 @@ public struct DemoSetup: Sendable {
             signingKeys: dataDirectory + "/login-signing-keys.json", templates: templates, bcryptCost: bcryptCost,
             clients: Self.relyingParties.map { rp in
                 ClientRegistry.Client(
-                    clientID: rp.id, redirectURIs: ["http://\(rp.id).localhost:\(rp.port)/sso/callback"],
+                    clientID: rp.id, redirectURIs: [rp.publicOrigin + "/sso/callback"],
                     secretHash: Secrets.hash(secrets[rp.id] ?? ""),
                     backChannelLogoutURI: "http://127.0.0.1:\(rp.port)/sso/backchannel-logout")
             })
@@ -44,19 +57,26 @@ public struct DemoSetup: Sendable {
                 port: rp.port,
                 host: RelyingPartyConfiguration(
                     clientID: rp.id, clientSecret: secrets[rp.id] ?? "", title: rp.title,
-                    publicOrigin: "http://\(rp.id).localhost:\(rp.port)", issuer: Self.loginOrigin,
+                    publicOrigin: rp.publicOrigin, issuer: Self.loginOrigin,
                     loginBackChannelURL: "http://127.0.0.1:8080"),
                 database: dataDirectory + "/\(rp.id).sqlite", templates: templates)
         }
     }
 
-    /// Creates alice on first start; later starts leave her as she is.
+    /// Creates alice on first start; later starts leave her as she is (but give a
+    /// demo's alice from before email and groups existed hers).
     public func ensureDemoUser(store: SQLiteStore, clock: any BatonClock = SystemClock()) async throws -> Bool {
-        if try await store.user(username: Self.username) != nil { return false }
+        if let alice = try await store.user(username: Self.username) {
+            if alice.email.isEmpty, alice.groups.isEmpty {
+                _ = try await store.updateUser(username: Self.username, displayName: nil, email: Self.email, groups: Self.groups)
+            }
+            return false
+        }
         let hash = await PasswordHasher(cost: UInt8(login.bcryptCost)).hash(Self.password)
         try await store.insertUser(
-            User(id: Secrets.random(bytes: 16), username: Self.username, displayName: Self.displayName, passwordHash: hash,
-                createdAt: clock.now()))
+            User(
+                id: Secrets.random(bytes: 16), username: Self.username, displayName: Self.displayName, email: Self.email,
+                groups: Self.groups, passwordHash: hash, createdAt: clock.now()))
         return true
     }
 

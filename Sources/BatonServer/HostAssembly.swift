@@ -93,6 +93,39 @@ public struct PruneService: Service {
     }
 }
 
+/// Writes what relying parties' session gates learned (last use, revalidations) every
+/// `interval`, in one transaction per store, and once more after the servers have
+/// stopped.
+public struct SessionGateFlushService: Service {
+    let gates: [SessionGate]
+    let interval: Duration
+    let logger: Logger
+
+    /// A flusher for `gates`.
+    public init(gates: [SessionGate], interval: Duration = .seconds(10), logger: Logger) {
+        self.gates = gates
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            await flush()
+        }
+    }
+
+    func flush() async {
+        for gate in gates {
+            do {
+                try await gate.flush()
+            } catch {
+                logger.error("writing session activity failed; kept for the next try", metadata: ["error": .string(String(describing: error))])
+            }
+        }
+    }
+}
+
 /// Ends idle and expired login sessions every `interval`, sending their
 /// back-channel logouts.
 public struct SessionReaperService: Service {

@@ -163,7 +163,8 @@ public struct RelyingPartyFile: Sendable {
             sessionLifetime: TimeInterval(try reader.int("session_lifetime_seconds", default: 28800, range: 60...2_592_000)),
             sessionIdleTimeout: TimeInterval(try reader.int("session_idle_timeout_seconds", default: 3600, range: 60...2_592_000)),
             revalidateInterval: TimeInterval(try reader.int("revalidate_seconds", default: 30, range: 0...86400)),
-            revalidateGrace: TimeInterval(try reader.int("revalidate_grace_seconds", default: 300, range: 0...86400)))
+            revalidateGrace: TimeInterval(try reader.int("revalidate_grace_seconds", default: 300, range: 0...86400)),
+            allowedGroups: try reader.groups("allowed_groups"))
         host.algorithm = algorithm
         try reader.finish()
     }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BatonCore
 import BatonDashboard
 import BatonLogin
 import BatonSQLite
@@ -35,13 +36,17 @@ public struct HostRunner: Sendable {
         if !relyingParties.isEmpty {
             let http = BackChannelClient.makeHTTPClient()
             services.append(HTTPClientService(client: http))
+            var gates: [SessionGate] = []
             for file in relyingParties {
                 let (host, store) = try await HostAssembly.relyingParty(file, http: http)
                 servers.append(
                     HostAssembly.application(
                         router: host.router(), listen: file.listen, logger: Logger(label: "baton.rp.\(file.host.clientID)")))
                 stores.append(store)
+                gates.append(host.gate)
             }
+            // Stopped after the servers: the last requests' activity is written too.
+            services.append(SessionGateFlushService(gates: gates, logger: Logger(label: "baton.rp.activity")))
         }
         services.append(PruneService(stores: stores, logger: Logger(label: "baton.prune")))
         self.services = services + servers

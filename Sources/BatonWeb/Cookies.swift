@@ -20,10 +20,21 @@ public enum BatonCookie: String, Sendable {
         Cookie(name: rawValue, value: "", maxAge: 0, path: "/", secure: true, httpOnly: true, sameSite: .lax)
     }
 
-    /// The value the request carries, if any (bounded: a cookie longer than 256 bytes
-    /// was not set by Baton).
+    /// The value the request carries, if any. None when it is empty, longer than 256
+    /// bytes, or sent more than once: Baton never sets such a cookie, and a `__Host-`
+    /// cookie exists at most once per host, so a second copy is a forgery and which one
+    /// to believe is not a question worth answering.
     public func value(in request: Request) -> String? {
-        guard let value = request.cookies[rawValue]?.value, !value.isEmpty, value.utf8.count <= 256 else { return nil }
-        return value
+        var found: Substring?
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let pair = pair.drop { $0 == " " || $0 == "\t" }
+                guard pair.hasPrefix(rawValue), pair.dropFirst(rawValue.count).first == "=" else { continue }
+                guard found == nil else { return nil }
+                found = pair.dropFirst(rawValue.count + 1)
+            }
+        }
+        guard let found, !found.isEmpty, found.utf8.count <= 256 else { return nil }
+        return String(found)
     }
 }

@@ -9,11 +9,14 @@ import Mustache
 public struct Pages: Sendable {
     /// Every template a host may render; start-up fails when one is missing.
     public static let required = [
-        "login", "login-home", "dashboard-home", "signed-out", "error", "head", "foot",
+        "login", "login-home", "dashboard-home", "signed-out", "sign-out", "sign-in-required", "error", "head", "foot",
     ]
 
     let library: MustacheLibrary
     public let stylesheet: ByteBuffer
+    /// Where pages link the stylesheet: `/baton.css` on the login host; `/sso/baton.css`
+    /// on a relying party, whose other paths may belong to the app behind a proxy.
+    public var stylesheetPath = "/baton.css"
 
     /// Loads the templates from `directory`, failing with a message naming it when a
     /// template is missing (swift-mustache would otherwise load nothing, silently).
@@ -33,22 +36,24 @@ public struct Pages: Sendable {
     }
 
     /// Finds `Templates/` for a binary run from a checkout: the given directory, else
-    /// `Templates` in the working directory, else beside the build folder.
+    /// the checkout the binary was built in (beside its `.build` folder), else
+    /// `Templates` in the working directory.
     public static func locateTemplates(_ configured: String?) -> String {
         if let configured { return configured }
+        let binary = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
         let candidates = [
-            FileManager.default.currentDirectoryPath + "/Templates",
             // .build/<triple>/<configuration>/baton → the checkout's Templates/
-            URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-                .deletingLastPathComponent().appendingPathComponent("../../../Templates").standardized.path,
-            URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-                .deletingLastPathComponent().appendingPathComponent("../../Templates").standardized.path,
+            binary.appendingPathComponent("../../../Templates").standardized.path,
+            binary.appendingPathComponent("../../Templates").standardized.path,
+            FileManager.default.currentDirectoryPath + "/Templates",
         ]
-        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/error.mustache") } ?? candidates[0]
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/error.mustache") } ?? candidates[2]
     }
 
     /// An HTML response from `template`.
     public func html(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        var context = context
+        context["stylesheet"] = stylesheetPath
         let body = library.render(context, withTemplate: template) ?? "<!doctype html><title>Error</title><p>Page unavailable.</p>"
         return Response(
             status: status,

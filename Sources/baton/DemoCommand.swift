@@ -7,7 +7,7 @@ import Logging
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the login host (8080) and the dashboard (8081) and reports (8082) relying parties on 127.0.0.1.")
+        abstract: "Run the login host (8080) and the dashboard (8081), reports (8082) and app (8083) relying parties on 127.0.0.1.")
 
     @Option(name: .customLong("data-dir"), help: "Where the demo keeps its keys, secrets and SQLite files.")
     var dataDirectory = ".baton-demo"
@@ -20,7 +20,10 @@ struct DemoCommand: AsyncParsableCommand {
         let demo = try DemoSetup(dataDirectory: dataDirectory, templates: templates)
         let runner = try await HostRunner(login: demo.login, relyingParties: demo.relyingPartyFiles)
         let created = try await demo.ensureDemoUser(store: runner.loginStore!)
-        let rps = DemoSetup.relyingParties.map { "  \($0.title.padding(toLength: 10, withPad: " ", startingAt: 0)) http://\($0.id).localhost:\($0.port)/" }
+        let rps = DemoSetup.relyingParties.map { rp in
+            let behind = rp.id == "app" ? "  (forward auth on 127.0.0.1:\(rp.port): run Scripts/demo-app for the proxy and app)" : ""
+            return "  \(rp.title.padding(toLength: 10, withPad: " ", startingAt: 0)) \(rp.publicOrigin)/\(behind)"
+        }
         // Written straight to the file descriptor: print() buffers when piped.
         FileHandle.standardOutput.write(
             Data(

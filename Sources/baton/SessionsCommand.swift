@@ -44,7 +44,7 @@ struct SessionsCommand: AsyncParsableCommand {
             let sessions = try await database.loginSessions(userID: account.id)
             if sessions.isEmpty { print("\(user) has no login sessions") }
             for session in sessions {
-                let sites = try await database.lookups(sid: session.sid)
+                let sites = try await database.clientsHandedTo(sid: session.sid)
                 print(
                     "\(session.sid)  started \(session.authTime.formatted(.iso8601))  last seen \(session.lastSeen.formatted(.iso8601))"
                         + "  ends \(session.expiresAt.formatted(.iso8601))  sites: \(sites.isEmpty ? "-" : sites.joined(separator: ","))"

@@ -29,7 +29,7 @@ struct StatelessRedeemer: HandoffRedeeming {
             let now = parts.clock.now()
             let session = RPSession(
                 idHash: Secrets.hash(secret), clientID: parts.clientID, loginSID: claims.sid, createdByJTI: claims.jti, returnTo: "/",
-                subject: info.sub, username: info.username, displayName: info.display_name, createdAt: now,
+                identity: info.identity, createdAt: now,
                 expiresAt: now.addingTimeInterval(3600),
                 timeline: HandoffTimeline(
                     startedAtMs: now.milliseconds, callbackAtMs: now.milliseconds, iat: claims.iat, exp: claims.exp,

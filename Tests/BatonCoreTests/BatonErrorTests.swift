@@ -14,7 +14,8 @@ struct BatonErrorTests {
             (.tokenExpired, "token_expired", 401), (.tokenNotYetValid, "token_not_yet_valid", 401),
             (.tokenLifetimeTooLong, "token_lifetime_too_long", 401), (.tokenReplayed, "token_replayed", 403),
             (.stateMissing, "state_missing", 403), (.stateMismatch, "state_mismatch", 403),
-            (.sessionEnded, "session_ended", 401), (.storeUnavailable, "store_unavailable", 503),
+            (.sessionEnded, "session_ended", 401), (.notPermitted, "not_permitted", 403),
+            (.storeUnavailable, "store_unavailable", 503),
         ]
         #expect(table.count == BatonError.allCases.count)
         for (error, code, status) in table {

@@ -17,6 +17,7 @@ struct ConfigurationTests {
             let file = try RelyingPartyFile(path: Self.demo + "/\(rp.id).json")
             #expect(file.listen == ListenAddress(host: "127.0.0.1", port: rp.port))
             #expect(file.host.clientID == rp.id)
+            #expect(file.host.publicOrigin == rp.publicOrigin)
             #expect(file.host.issuer == DemoSetup.loginOrigin)
             let client = try #require(login.host.clients.clients[rp.id])
             #expect(client.redirectURIs == [file.host.redirectURI])

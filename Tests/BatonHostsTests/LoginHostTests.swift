@@ -1,4 +1,5 @@
 import BatonAttack
+import BatonCore
 import BatonTestSupport
 import Foundation
 import Testing
@@ -97,6 +98,33 @@ struct LoginHostTests {
         }
     }
 
+    @Test("the back channel tells a client about a session only if it was handed a token for it, with email and groups")
+    func backChannelScope() async throws {
+        try await TestHosts.run { hosts in
+            let browser = try await hosts.signedInBrowser()
+            let secret = try #require(await browser.jar.value("__Host-baton_login", host: "login.localhost"))
+            let sid = try #require(try await hosts.loginStore.loginSession(secretHash: BatonCoreHash.of(secret))?.sid)
+            func ask(_ client: String) async throws -> HTTPExchange {
+                try await hosts.browser().get(
+                    TestHosts.loginOrigin + "/api/sessions/" + sid,
+                    headers: [("Authorization", "Basic " + Data("\(client):\(hosts.secrets[client]!)".utf8).base64EncodedString())])
+            }
+            let dashboard = try await ask("dashboard")
+            #expect(dashboard.status == 200)
+            let info = try JSONDecoder().decode(SessionInfo.self, from: Data(dashboard.body.utf8))
+            #expect(info.sid == sid && info.username == "alice" && info.display_name == "Alice Liddell")
+            #expect(info.email == TestHosts.email && info.groups == TestHosts.groups)
+            #expect(dashboard.body.contains(#""groups":["staff","ops"]"#) && dashboard.body.contains(#""email":"alice@example.com""#))
+            // reports has not been handed this session: it learns nothing, and touches nothing.
+            let reports = try await ask("reports")
+            #expect(reports.status == 404)
+            #expect(!reports.body.contains("alice"))
+            // Once it is handed a token for the session, it may ask.
+            _ = try await browser.navigate(TestHosts.reportsOrigin + "/")
+            #expect(try await ask("reports").status == 200)
+        }
+    }
+
     @Test("a session's sid does not work as a login cookie")
     func sidIsNotACookie() async throws {
         try await TestHosts.run { hosts in
@@ -139,8 +167,6 @@ struct LoginHostTests {
         }
     }
 }
-
-import BatonCore
 
 enum BatonCoreHash {
     static func of(_ secret: String) -> String { Secrets.hash(secret) }

@@ -46,7 +46,7 @@ struct LogoutDispatcherTests {
             LoginSession(
                 sid: "sid-1", secretHash: "s", userID: "u", authTime: clock.now(), lastSeen: clock.now(),
                 expiresAt: clock.now().addingTimeInterval(lifetime), userAgent: "test"))
-        for client in clients { try await store.recordLookup(sid: "sid-1", clientID: client, at: clock.now()) }
+        for client in clients { try await store.recordHandoff(sid: "sid-1", clientID: client, at: clock.now()) }
         #expect(try await store.endLoginSession(sid: "sid-1", queueLogoutAt: clock.now()) == clients.sorted())
     }
 

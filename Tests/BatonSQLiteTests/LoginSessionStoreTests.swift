@@ -63,33 +63,33 @@ struct LoginSessionStoreTests {
         try await storeWithAlice { store in
             try await store.insertLoginSession(Records.loginSession(sid: "sid-1", userID: "user-1", secretHash: "hash-1"))
             try await store.insertLoginSession(Records.loginSession(sid: "sid-2", userID: "user-1", secretHash: "hash-2"))
-            try await store.recordLookup(sid: "sid-1", clientID: "dashboard", at: at(5))
-            try await store.recordLookup(sid: "sid-2", clientID: "reports", at: at(5))
+            try await store.recordHandoff(sid: "sid-1", clientID: "dashboard", at: at(5))
+            try await store.recordHandoff(sid: "sid-2", clientID: "reports", at: at(5))
             #expect(try await store.endLoginSession(sid: "sid-1", queueLogoutAt: Date()) != nil)
             #expect(try await store.endLoginSession(sid: "sid-1", queueLogoutAt: Date()) == nil)
             #expect(try await store.loginSession(sid: "sid-1") == nil)
             #expect(try await store.loginSession(secretHash: "hash-1") == nil)
-            #expect(try await store.lookups(sid: "sid-1") == [])
+            #expect(try await store.clientsHandedTo(sid: "sid-1") == [])
             #expect(try await store.loginSession(sid: "sid-2") != nil)
-            #expect(try await store.lookups(sid: "sid-2") == ["reports"])
+            #expect(try await store.clientsHandedTo(sid: "sid-2") == ["reports"])
             #expect(try await store.endLoginSession(sid: "never-existed", queueLogoutAt: Date()) == nil)
         }
     }
 
-    @Test("lookups are remembered once per client, sorted")
+    @Test("handoffs are remembered once per client, sorted, with the first time")
     func lookupsDedupe() async throws {
         try await storeWithAlice { store in
             try await store.insertLoginSession(Records.loginSession(sid: "sid-1", userID: "user-1", secretHash: "hash-1"))
-            #expect(try await store.lookups(sid: "sid-1") == [])
-            try await store.recordLookup(sid: "sid-1", clientID: "reports", at: at(1))
-            try await store.recordLookup(sid: "sid-1", clientID: "dashboard", at: at(2))
-            try await store.recordLookup(sid: "sid-1", clientID: "reports", at: at(3))
-            try await store.recordLookup(sid: "sid-1", clientID: "dashboard", at: at(4))
-            #expect(try await store.lookups(sid: "sid-1") == ["dashboard", "reports"])
+            #expect(try await store.clientsHandedTo(sid: "sid-1") == [])
+            try await store.recordHandoff(sid: "sid-1", clientID: "reports", at: at(1))
+            try await store.recordHandoff(sid: "sid-1", clientID: "dashboard", at: at(2))
+            try await store.recordHandoff(sid: "sid-1", clientID: "reports", at: at(3))
+            try await store.recordHandoff(sid: "sid-1", clientID: "dashboard", at: at(4))
+            #expect(try await store.clientsHandedTo(sid: "sid-1") == ["dashboard", "reports"])
             let times = try await store.pool.read { db in
                 try Double.fetchAll(db, sql: "SELECT looked_up_at FROM session_lookups WHERE sid = 'sid-1' ORDER BY client_id")
             }
-            #expect(times == [at(4).timeIntervalSince1970, at(3).timeIntervalSince1970])
+            #expect(times == [at(2).timeIntervalSince1970, at(1).timeIntervalSince1970])
         }
     }
 
@@ -97,9 +97,9 @@ struct LoginSessionStoreTests {
     func lookupForUnknownSession() async throws {
         try await storeWithAlice { store async throws in
             await #expect(throws: StoreError.self) {
-                try await store.recordLookup(sid: "no-such-sid", clientID: "dashboard", at: at(1))
+                try await store.recordHandoff(sid: "no-such-sid", clientID: "dashboard", at: at(1))
             }
-            #expect(try await store.lookups(sid: "no-such-sid") == [])
+            #expect(try await store.clientsHandedTo(sid: "no-such-sid") == [])
         }
     }
 }

@@ -26,7 +26,5 @@ public struct BurnReplacingStore: RelyingPartyStore {
     public func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int {
         try await base.deleteRPSessions(loginSID: loginSID, clientID: clientID)
     }
-    public func touchRPSession(idHash: String, lastSeen: Date, lastValidated: Date?) async throws {
-        try await base.touchRPSession(idHash: idHash, lastSeen: lastSeen, lastValidated: lastValidated)
-    }
+    public func refreshRPSessions(_ refreshes: [RPSessionRefresh]) async throws { try await base.refreshRPSessions(refreshes) }
 }

@@ -23,6 +23,8 @@ public struct TestHosts: Sendable {
     public static let reportsOrigin = "http://reports.localhost:8082"
     public static let username = "alice"
     public static let password = "wonderland"
+    public static let email = "alice@example.com"
+    public static let groups = ["staff", "ops"]
 
     public let directory: String
     public let clock: TestClock
@@ -36,6 +38,8 @@ public struct TestHosts: Sendable {
     public let http: HTTPClient
     public let routes: [String: String]
     public let ports: [String: Int]
+    /// Each relying party's back-channel secret, by client id.
+    public let secrets: [String: String]
 
     /// A new browser profile with an empty cookie jar.
     public func browser() -> Browser {
@@ -69,6 +73,8 @@ public struct TestHosts: Sendable {
         public var jwksMaxAge = LoginHostConfiguration.defaultJWKSMaxAge
         /// How long the relying parties cache the JWKS at least and at most.
         public var jwksMaxAgeBounds = TrustedKeySet.defaultMaxAgeBounds
+        /// The dashboard's `allowed_groups` (empty: anyone).
+        public var dashboardAllowedGroups: [String] = []
 
         /// Defaults.
         public init() {}
@@ -102,7 +108,9 @@ public struct TestHosts: Sendable {
         let loginStore = try SQLiteStore(path: directory + "/login.sqlite")
         let hasher = PasswordHasher(cost: 4)
         try await loginStore.insertUser(
-            User(id: "user-alice", username: username, displayName: "Alice Liddell", passwordHash: await hasher.hash(password), createdAt: clock.now()))
+            User(
+                id: "user-alice", username: username, displayName: "Alice Liddell", email: email, groups: groups,
+                passwordHash: await hasher.hash(password), createdAt: clock.now()))
         let ring = try SigningKeyRing.loadOrCreate(at: directory + "/keys.json", algorithm: options.signingAlgorithm, clock: clock)
         let backChannelHTTP = BackChannelClient.makeHTTPClient()
         let login = await LoginHost(
@@ -136,7 +144,8 @@ public struct TestHosts: Sendable {
                             configuration: RelyingPartyConfiguration(
                                 clientID: id, clientSecret: secrets[id]!, title: title, publicOrigin: origin, issuer: loginOrigin,
                                 loginBackChannelURL: "http://127.0.0.1:\(loginPort)", sessionIdleTimeout: options.rpIdleTimeout,
-                                revalidateInterval: options.revalidateInterval),
+                                revalidateInterval: options.revalidateInterval,
+                                allowedGroups: id == "dashboard" ? options.dashboardAllowedGroups : []),
                             store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger,
                             redeemer: id == "dashboard" ? options.dashboardRedeemer?(parts) : nil)
                     }
@@ -186,7 +195,7 @@ public struct TestHosts: Sendable {
                                 "dashboard.localhost:8081": "http://127.0.0.1:\(ports["dashboard"]!)",
                                 "reports.localhost:8082": "http://127.0.0.1:\(ports["reports"]!)",
                             ],
-                            ports: ports)
+                            ports: ports, secrets: secrets)
                         let outcome: Result<T, any Error>
                         do {
                             outcome = .success(try await body(hosts))

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The login host's sessions: checking a password, starting a session under a fresh
 /// secret, finding it again from the cookie, and ending it.
@@ -21,6 +22,7 @@ public struct LoginService: Sendable {
     public let hasher: PasswordHasher
     public let clock: any BatonClock
     public let timeouts: Timeouts
+    private let recorded = RecordedHandoffs()
 
     /// A service over `store`.
     public init(store: any LoginHostStore, hasher: PasswordHasher, clock: any BatonClock, timeouts: Timeouts = Timeouts()) {
@@ -70,6 +72,28 @@ public struct LoginService: Sendable {
         return try await live(session, touch: touch)
     }
 
+    /// Records that a token for `sid` goes to `clientID`, before it is minted: that
+    /// client may then look the session up, and its logout is queued with the session's
+    /// end. Written once per session and client.
+    public func recordHandoff(sid: String, to clientID: String) async throws {
+        let key = sid + " " + clientID
+        guard !recorded.contains(key) else { return }
+        try await store.recordHandoff(sid: sid, clientID: clientID, at: clock.now())
+        recorded.insert(key)
+    }
+
+    /// What the back channel tells `clientID` about `sid`; nil (a 404) when the session
+    /// has ended, and when it was never handed to that client: a relying party learns
+    /// nothing about, and keeps nothing alive of, sessions that are not its own.
+    public func sessionInfo(sid: String, for clientID: String) async throws -> SessionInfo? {
+        guard sid.utf8.count <= 128, try await store.clientsHandedTo(sid: sid).contains(clientID),
+            let session = try await session(sid: sid, touch: true), let user = try await store.user(id: session.userID)
+        else { return nil }
+        return SessionInfo(
+            sid: session.sid, sub: user.id, username: user.username, display_name: user.displayName, email: user.email,
+            groups: user.groups, auth_time: session.authTime.unixSeconds, expires_at: session.expiresAt.unixSeconds)
+    }
+
     /// Ends the session with handle `sid` and queues a back-channel logout for every
     /// relying party that looked it up. Returns those clients (nil: no such session).
     @discardableResult
@@ -99,5 +123,21 @@ public struct LoginService: Sendable {
             touched.lastSeen = now
         }
         return touched
+    }
+}
+
+/// The (session, client) pairs this process has written, so a second token for the same
+/// pair costs no write. Bounded: when full it starts again, which costs a write each.
+final class RecordedHandoffs: Sendable {
+    private let keys = Mutex<Set<String>>([])
+    static let capacity = 50_000
+
+    func contains(_ key: String) -> Bool { keys.withLock { $0.contains(key) } }
+
+    func insert(_ key: String) {
+        keys.withLock { keys in
+            if keys.count >= Self.capacity { keys.removeAll(keepingCapacity: true) }
+            keys.insert(key)
+        }
     }
 }

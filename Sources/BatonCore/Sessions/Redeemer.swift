@@ -16,11 +16,14 @@ public struct Redeemer: HandoffRedeeming {
     public let clock: any BatonClock
     /// How long an RP session lives.
     public let sessionLifetime: TimeInterval
+    /// The person must be in one of these to get a session (`allowed_groups`); empty: anyone.
+    public let allowedGroups: [String]
 
     /// A redeemer for relying party `clientID`.
     public init(
         clientID: String, verifier: HandoffVerifier, store: any RelyingPartyStore,
-        directory: any LoginSessionDirectory, clock: any BatonClock, sessionLifetime: TimeInterval = 8 * 3600
+        directory: any LoginSessionDirectory, clock: any BatonClock, sessionLifetime: TimeInterval = 8 * 3600,
+        allowedGroups: [String] = []
     ) {
         self.clientID = clientID
         self.verifier = verifier
@@ -28,6 +31,7 @@ public struct Redeemer: HandoffRedeeming {
         self.directory = directory
         self.clock = clock
         self.sessionLifetime = sessionLifetime
+        self.allowedGroups = allowedGroups
     }
 
     /// What a redemption produced.
@@ -116,6 +120,9 @@ public struct Redeemer: HandoffRedeeming {
         let info = try await directory.lookUp(sid: claims.sid)
         guard info.sid == claims.sid else { throw .sessionEnded }
         let backChannelTime = backChannelStart.duration(to: timer.now)
+        let identity = info.identity
+        // `allowed_groups` applies to the sign-in itself: no session for anyone outside them.
+        if !allowedGroups.isEmpty, Set(identity.groups).isDisjoint(with: allowedGroups) { throw .notPermitted }
 
         // Step 6: a new session under a new random id; only its hash is stored.
         let secret = Secrets.random(bytes: 32)
@@ -123,8 +130,7 @@ public struct Redeemer: HandoffRedeeming {
         let loginExpiry = Date(timeIntervalSince1970: TimeInterval(info.expires_at))
         let session = RPSession(
             idHash: Secrets.hash(secret), clientID: clientID, loginSID: claims.sid, createdByJTI: claims.jti,
-            returnTo: Redirects.localPathOrRoot(pending.returnTo), subject: info.sub, username: info.username,
-            displayName: info.display_name, createdAt: now,
+            returnTo: Redirects.localPathOrRoot(pending.returnTo), identity: identity, createdAt: now,
             expiresAt: min(now.addingTimeInterval(sessionLifetime), max(loginExpiry, now)),
             timeline: HandoffTimeline(
                 startedAtMs: pending.startedAt.milliseconds, callbackAtMs: callbackAt.milliseconds,

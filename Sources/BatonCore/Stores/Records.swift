@@ -6,15 +6,23 @@ public struct User: Sendable, Equatable {
     public var id: String
     public var username: String
     public var displayName: String
+    /// Empty when unknown; relying parties receive it over the back channel.
+    public var email: String
+    /// Valid group names (``GroupName``), in the order they were given.
+    public var groups: [String]
     /// A bcrypt hash; the password itself is never stored.
     public var passwordHash: String
     public var createdAt: Date
 
-    /// A user record.
-    public init(id: String, username: String, displayName: String, passwordHash: String, createdAt: Date) {
+    public init(
+        id: String, username: String, displayName: String, email: String = "", groups: [String] = [], passwordHash: String,
+        createdAt: Date
+    ) {
         self.id = id
         self.username = username
         self.displayName = displayName
+        self.email = email
+        self.groups = groups
         self.passwordHash = passwordHash
         self.createdAt = createdAt
     }
@@ -32,7 +40,6 @@ public struct LoginSession: Sendable, Equatable {
     public var expiresAt: Date
     public var userAgent: String
 
-    /// A login session record.
     public init(sid: String, secretHash: String, userID: String, authTime: Date, lastSeen: Date, expiresAt: Date, userAgent: String) {
         self.sid = sid
         self.secretHash = secretHash
@@ -52,7 +59,6 @@ public struct PendingSignIn: Sendable, Equatable {
     public var startedAt: Date
     public var expiresAt: Date
 
-    /// A pending sign-in record.
     public init(stateHash: String, clientID: String, returnTo: String, startedAt: Date, expiresAt: Date) {
         self.stateHash = stateHash
         self.clientID = clientID
@@ -73,9 +79,9 @@ public struct RPSession: Sendable, Equatable {
     /// browser continues instead of failing (PROTOCOL.md step 3).
     public var createdByJTI: String
     public var returnTo: String
-    public var subject: String
-    public var username: String
-    public var displayName: String
+    /// Who it belongs to, as the login host last described them (at redemption, then
+    /// at every revalidation).
+    public var identity: Identity
     public var createdAt: Date
     public var expiresAt: Date
     /// The hops of the handoff that created it, for the dashboard's timeline.
@@ -85,10 +91,10 @@ public struct RPSession: Sendable, Equatable {
     /// The last time the login host confirmed the login session still lives.
     public var lastValidated: Date
 
-    /// An RP session record; `lastSeen` and `lastValidated` default to `createdAt`.
+    /// `lastSeen` and `lastValidated` default to `createdAt`.
     public init(
         idHash: String, clientID: String, loginSID: String, createdByJTI: String, returnTo: String,
-        subject: String, username: String, displayName: String, createdAt: Date, expiresAt: Date,
+        identity: Identity, createdAt: Date, expiresAt: Date,
         timeline: HandoffTimeline, lastSeen: Date? = nil, lastValidated: Date? = nil
     ) {
         self.idHash = idHash
@@ -96,14 +102,42 @@ public struct RPSession: Sendable, Equatable {
         self.loginSID = loginSID
         self.createdByJTI = createdByJTI
         self.returnTo = returnTo
-        self.subject = subject
-        self.username = username
-        self.displayName = displayName
+        self.identity = identity
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.timeline = timeline
         self.lastSeen = lastSeen ?? createdAt
         self.lastValidated = lastValidated ?? createdAt
+    }
+}
+
+extension RPSession {
+    public var subject: String { identity.subject }
+    public var username: String { identity.username }
+    public var displayName: String { identity.displayName }
+    public var email: String { identity.email }
+    public var groups: [String] { identity.groups }
+}
+
+/// Who a session belongs to: what the login host says over the back channel, and all
+/// a relying party ever learns about the person.
+public struct Identity: Sendable, Equatable {
+    /// The stable subject id (`sub`).
+    public var subject: String
+    public var username: String
+    public var displayName: String
+    /// Empty when unknown.
+    public var email: String
+    /// Valid group names only: anything else the login host sent is dropped, so that a
+    /// name can never smuggle a comma into `Baton-Groups`.
+    public var groups: [String]
+
+    public init(subject: String, username: String, displayName: String, email: String = "", groups: [String] = []) {
+        self.subject = subject
+        self.username = username
+        self.displayName = displayName
+        self.email = email
+        self.groups = groups.filter(GroupName.isValid)
     }
 }
 
@@ -123,7 +157,6 @@ public struct HandoffTimeline: Sendable, Equatable, Codable {
     public var backChannelMs: Double
     public var finishedAtMs: Int64
 
-    /// A timeline record.
     public init(
         startedAtMs: Int64, callbackAtMs: Int64, iat: Int64, exp: Int64, jtiPrefix: String,
         verifyMs: Double, burnMs: Double, backChannelMs: Double, finishedAtMs: Int64
@@ -162,7 +195,6 @@ public struct LogoutDelivery: Sendable, Equatable {
     public var deadline: Date
     public var lastError: String?
 
-    /// A delivery record.
     public init(
         id: Int64, sid: String, clientID: String, createdAt: Date, nextAttemptAt: Date, attempts: Int, deadline: Date,
         lastError: String?

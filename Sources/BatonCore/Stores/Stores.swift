@@ -15,8 +15,12 @@ public protocol UserStore: Sendable {
     func insertUser(_ user: User) async throws
     func user(username: String) async throws -> User?
     func user(id: String) async throws -> User?
+    /// Every user, by username.
+    func users() async throws -> [User]
     /// Replaces the password hash of an existing user; false when there is none.
     func updatePasswordHash(username: String, passwordHash: String) async throws -> Bool
+    /// Changes what is given (nil leaves a field as it is); false when there is no such user.
+    func updateUser(username: String, displayName: String?, email: String?, groups: [String]?) async throws -> Bool
 }
 
 /// Sessions on the login host, keyed by the hash of their cookie secret.
@@ -26,7 +30,7 @@ public protocol LoginSessionStore: Sendable {
     func loginSession(sid: String) async throws -> LoginSession?
     func touchLoginSession(sid: String, at: Date) async throws
     /// Ends the session and, in the same transaction, queues a back-channel logout
-    /// for every client that looked it up (due at `now`, given up at the session's
+    /// for every client it was handed to (due at `now`, given up at the session's
     /// absolute expiry, when the clients' sessions end anyway). Returns those clients;
     /// nil when there was no session to end.
     @discardableResult func endLoginSession(sid: String, queueLogoutAt now: Date) async throws -> [String]?
@@ -34,10 +38,12 @@ public protocol LoginSessionStore: Sendable {
     func loginSessions(userID: String) async throws -> [LoginSession]
     /// Sessions idle since before `idleBefore` or past their absolute expiry at `now`.
     func staleLoginSessions(now: Date, idleBefore: Date) async throws -> [String]
-    /// Remembers that `clientID` looked the session up over the back channel, so that
-    /// logout can reach it.
-    func recordLookup(sid: String, clientID: String, at: Date) async throws
-    func lookups(sid: String) async throws -> [String]
+    /// Remembers that a token for the session was handed to `clientID`: only such a
+    /// client may look the session up over the back channel, and logout reaches each.
+    /// Recording it again changes nothing.
+    func recordHandoff(sid: String, clientID: String, at: Date) async throws
+    /// The clients the session was handed to, by client id.
+    func clientsHandedTo(sid: String) async throws -> [String]
 }
 
 /// Back-channel logout messages still owed to relying parties.
@@ -76,8 +82,27 @@ public protocol RPSessionStore: Sendable {
     @discardableResult func deleteRPSession(idHash: String) async throws -> Bool
     /// Ends every session of `clientID` that came from login session `loginSID`.
     @discardableResult func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int
-    /// Records a request on the session and, when given, a successful revalidation.
-    func touchRPSession(idHash: String, lastSeen: Date, lastValidated: Date?) async throws
+    /// Writes what requests learned about live sessions, all in one transaction: when
+    /// each was last used and, after a revalidation, when the login host last vouched
+    /// for it and who it says the person is. Rows that have gone meanwhile are skipped.
+    func refreshRPSessions(_ refreshes: [RPSessionRefresh]) async throws
+}
+
+/// What a relying party learned about one of its sessions since it was read.
+public struct RPSessionRefresh: Sendable, Equatable {
+    public var idHash: String
+    public var lastSeen: Date
+    /// Set after a successful revalidation.
+    public var lastValidated: Date?
+    /// Set after a revalidation: the person as the login host describes them now.
+    public var identity: Identity?
+
+    public init(idHash: String, lastSeen: Date, lastValidated: Date? = nil, identity: Identity? = nil) {
+        self.idHash = idHash
+        self.lastSeen = lastSeen
+        self.lastValidated = lastValidated
+        self.identity = identity
+    }
 }
 
 /// Everything the login host keeps.

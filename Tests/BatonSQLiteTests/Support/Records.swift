@@ -18,7 +18,8 @@ enum Records {
     static func rpSession(_ idHash: String, loginSID: String = "sid-1", clientID: String = "dashboard", expiresAt: Date = at(3600)) -> RPSession {
         RPSession(
             idHash: idHash, clientID: clientID, loginSID: loginSID, createdByJTI: "jti-\(idHash)", returnTo: "/reports?x=1",
-            subject: "user-1", username: "alice", displayName: "Alice", createdAt: at(0), expiresAt: expiresAt,
+            identity: Identity(subject: "user-1", username: "alice", displayName: "Alice", email: "alice@example.com", groups: ["staff"]),
+            createdAt: at(0), expiresAt: expiresAt,
             timeline: HandoffTimeline(
                 startedAtMs: 1_750_000_000_000, callbackAtMs: 1_750_000_001_000, iat: 1_750_000_000, exp: 1_750_000_010,
                 jtiPrefix: "abcdefgh", verifyMs: 0.5, burnMs: 1.25, backChannelMs: 3, finishedAtMs: 1_750_000_001_010))

@@ -15,19 +15,28 @@ final class FakeDirectory: LoginSessionDirectory {
 
     private let answer: Mutex<Answer>
     private let calls = Mutex(0)
+    private let groupsNow = Mutex(["staff"])
+    /// How long each answer takes: concurrent callers overlap.
+    let delay: Duration
 
-    init(_ answer: Answer = .live) { self.answer = Mutex(answer) }
+    init(_ answer: Answer = .live, delay: Duration = .zero) {
+        self.answer = Mutex(answer)
+        self.delay = delay
+    }
 
     func set(_ answer: Answer) { self.answer.withLock { $0 = answer } }
+    /// The groups the login host reports from now on.
+    func set(groups: [String]) { groupsNow.withLock { $0 = groups } }
     var callCount: Int { calls.withLock { $0 } }
 
     func lookUp(sid: String) async throws(BatonError) -> SessionInfo {
         calls.withLock { $0 += 1 }
+        if delay > .zero { try? await Task.sleep(for: delay) }
         switch answer.withLock({ $0 }) {
         case .live:
             return SessionInfo(
-                sid: sid, sub: "user-1", username: "alice", display_name: "Alice Liddell",
-                auth_time: 1_750_000_000, expires_at: 1_750_000_000 + 8 * 3600)
+                sid: sid, sub: "user-1", username: "alice", display_name: "Alice Liddell", email: "alice@example.com",
+                groups: groupsNow.withLock { $0 }, auth_time: 1_750_000_000, expires_at: 1_750_000_000 + 8 * 3600)
         case .ended:
             throw .sessionEnded
         case .unavailable:

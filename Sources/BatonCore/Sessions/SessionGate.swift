@@ -1,0 +1,214 @@
+import Foundation
+import Synchronization
+
+/// The one place a relying party decides whether a request carries a live session of
+/// its own and whether that session may pass: its pages and every forward-auth check
+/// (`/sso/auth`) ask here and nowhere else.
+///
+/// In order: the cookie names a stored session of this relying party (an unknown one
+/// never authenticates); it is within its absolute and idle lifetimes; the login host
+/// still vouches for it, asked over the back channel at most every
+/// `revalidateInterval` (one question per login session however many requests arrive
+/// together), with `revalidateGrace` of patience while the login host cannot be
+/// reached; and the person is in a group the relying party and the request allow. A
+/// session that fails one of the first three is removed.
+///
+/// `/sso/auth` sits in front of every request to a protected app, so nothing here
+/// writes per request. What requests learn — when a session was last used, and after a
+/// revalidation when and as whom the login host vouched for it — is kept in memory and
+/// written by ``flush()`` in one transaction for all sessions. Losing it in a crash only
+/// makes a session look idler than it was, or be revalidated once more: fail closed.
+public final class SessionGate: Sendable {
+    /// The rules a relying party applies.
+    public struct Policy: Sendable, Equatable {
+        /// A session unused this long ends.
+        public var idleTimeout: TimeInterval
+        /// How often, at most, the login host is asked about a session (0: never).
+        public var revalidateInterval: TimeInterval
+        /// How long a session goes on while the login host cannot be asked.
+        public var revalidateGrace: TimeInterval
+        /// The person must be in one of these (PROTOCOL.md `allowed_groups`); empty: anyone.
+        public var allowedGroups: [String]
+        /// Idle expiry is this coarse: a session's last use is recorded only once it is
+        /// this much older than the recorded one.
+        public var touchGranularity: TimeInterval
+
+        public init(
+            idleTimeout: TimeInterval, revalidateInterval: TimeInterval, revalidateGrace: TimeInterval,
+            allowedGroups: [String] = [], touchGranularity: TimeInterval = 60
+        ) {
+            self.idleTimeout = idleTimeout
+            self.revalidateInterval = revalidateInterval
+            self.revalidateGrace = revalidateGrace
+            self.allowedGroups = allowedGroups
+            self.touchGranularity = touchGranularity
+        }
+    }
+
+    /// Why a session stopped.
+    public enum Ending: String, Error, Sendable {
+        case expired, idle
+        case loginSessionEnded = "login_session_ended"
+        case loginHostUnreachable = "login_host_unreachable"
+    }
+
+    /// What the gate decided about one request.
+    public enum Decision: Sendable, Equatable {
+        /// A live session of this relying party, in an allowed group.
+        case admitted(RPSession)
+        /// No session: no cookie, a cookie the store does not know, or a session that
+        /// has just ended (the reason).
+        case signedOut(Ending?)
+        /// A live session whose person fails a group rule.
+        case notPermitted(RPSession)
+        /// The store failed: nothing can be decided, so nothing passes.
+        case storeUnavailable
+    }
+
+    public let clientID: String
+    public let policy: Policy
+    let store: any RPSessionStore
+    let directory: any LoginSessionDirectory
+    let clock: any BatonClock
+    /// Learned since the last flush, by the session's id hash.
+    private let learned = Mutex<[String: RPSessionRefresh]>([:])
+    /// Back-channel questions under way, by login session: callers arriving meanwhile
+    /// wait for the same answer instead of asking again.
+    private let revalidations = Mutex<[String: Task<Result<SessionInfo, BatonError>, Never>]>([:])
+
+    public init(
+        clientID: String, store: any RPSessionStore, directory: any LoginSessionDirectory, clock: any BatonClock, policy: Policy
+    ) {
+        self.clientID = clientID
+        self.store = store
+        self.directory = directory
+        self.clock = clock
+        self.policy = policy
+    }
+
+    /// The decision for a request carrying session cookie `cookie` (nil: none), with the
+    /// request's own group rule `requiredGroups` (`/sso/auth?group=…`; empty: none).
+    public func check(cookie: String?, requiredGroups: [String] = []) async -> Decision {
+        guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 256 else { return .signedOut(nil) }
+        let stored: RPSession?
+        do {
+            stored = try await store.rpSession(idHash: Secrets.hash(cookie))
+        } catch {
+            return .storeUnavailable
+        }
+        guard let stored, stored.clientID == clientID else { return .signedOut(nil) }
+        var session = withLearned(stored)
+        let now = clock.now()
+        if now >= session.expiresAt { return await end(session, .expired) }
+        if now.timeIntervalSince(session.lastSeen) >= policy.idleTimeout { return await end(session, .idle) }
+        var refresh: RPSessionRefresh?
+        if policy.revalidateInterval > 0, now.timeIntervalSince(session.lastValidated) >= policy.revalidateInterval {
+            switch await revalidate(loginSID: session.loginSID) {
+            case .success(let info) where info.sid == session.loginSID:
+                session.lastValidated = now
+                session.identity = info.identity
+                refresh = RPSessionRefresh(idHash: session.idHash, lastSeen: now, lastValidated: now, identity: info.identity)
+            case .success, .failure(.sessionEnded):
+                return await end(session, .loginSessionEnded)
+            case .failure:
+                if now.timeIntervalSince(session.lastValidated) >= policy.revalidateGrace {
+                    return await end(session, .loginHostUnreachable)
+                }
+            }
+        }
+        if refresh == nil, now.timeIntervalSince(session.lastSeen) >= policy.touchGranularity {
+            refresh = RPSessionRefresh(idHash: session.idHash, lastSeen: now)
+        }
+        if let refresh {
+            session.lastSeen = now
+            learn(refresh)
+        }
+        return admits(session.groups, requiredGroups: requiredGroups) ? .admitted(session) : .notPermitted(session)
+    }
+
+    /// True when someone in `groups` passes the relying party's `allowed_groups` and the
+    /// request's `group` parameters: at least one of each list that is not empty. A
+    /// requested name that is not a valid group name admits nobody.
+    public func admits(_ groups: [String], requiredGroups: [String] = []) -> Bool {
+        let member = Set(groups)
+        if !policy.allowedGroups.isEmpty, member.isDisjoint(with: policy.allowedGroups) { return false }
+        if !requiredGroups.isEmpty {
+            guard requiredGroups.allSatisfy(GroupName.isValid), !member.isDisjoint(with: requiredGroups) else { return false }
+        }
+        return true
+    }
+
+    /// Forgets what was learned about a session that has been ended elsewhere (logout).
+    public func forget(idHash: String) {
+        _ = learned.withLock { $0.removeValue(forKey: idHash) }
+    }
+
+    /// How many sessions have something learned that is not written yet.
+    public var unwritten: Int { learned.withLock { $0.count } }
+
+    /// Writes everything learned since the last flush in one transaction. What is
+    /// learned meanwhile is kept for the next one; on failure everything is kept.
+    public func flush() async throws {
+        let batch = learned.withLock { Array($0.values) }
+        guard !batch.isEmpty else { return }
+        try await store.refreshRPSessions(batch)
+        learned.withLock { learned in
+            for written in batch where learned[written.idHash] == written { learned[written.idHash] = nil }
+        }
+    }
+
+    private func withLearned(_ stored: RPSession) -> RPSession {
+        guard let known = learned.withLock({ $0[stored.idHash] }) else { return stored }
+        var session = stored
+        session.lastSeen = max(session.lastSeen, known.lastSeen)
+        if let validated = known.lastValidated, validated > session.lastValidated {
+            session.lastValidated = validated
+            if let identity = known.identity { session.identity = identity }
+        }
+        return session
+    }
+
+    private func learn(_ refresh: RPSessionRefresh) {
+        learned.withLock { learned in
+            guard let earlier = learned[refresh.idHash] else {
+                learned[refresh.idHash] = refresh
+                return
+            }
+            var merged = refresh
+            if merged.lastValidated == nil {
+                merged.lastValidated = earlier.lastValidated
+                merged.identity = earlier.identity
+            }
+            learned[refresh.idHash] = merged
+        }
+    }
+
+    private func revalidate(loginSID: String) async -> Result<SessionInfo, BatonError> {
+        let directory = self.directory
+        let (task, owner) = revalidations.withLock { running -> (Task<Result<SessionInfo, BatonError>, Never>, Bool) in
+            if let task = running[loginSID] { return (task, false) }
+            let task = Task { () -> Result<SessionInfo, BatonError> in
+                do throws(BatonError) {
+                    return .success(try await directory.lookUp(sid: loginSID))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            running[loginSID] = task
+            return (task, true)
+        }
+        let answer = await task.value
+        if owner { _ = revalidations.withLock { $0.removeValue(forKey: loginSID) } }
+        return answer
+    }
+
+    private func end(_ session: RPSession, _ reason: Ending) async -> Decision {
+        do {
+            try await store.deleteRPSession(idHash: session.idHash)
+        } catch {
+            return .storeUnavailable
+        }
+        forget(idHash: session.idHash)
+        return .signedOut(reason)
+    }
+}
