@@ -12,6 +12,10 @@ public struct AttackTarget: Sendable {
     public var reportsOrigin: String?
     public var username: String
     public var password: String
+    /// Where to reach a reverse proxy that protects an app with a relying party's
+    /// `/sso/auth` (the `forward-auth` group), and the app's public origin.
+    public var appURL: String?
+    public var appOrigin: String?
 
     /// A target; each origin defaults to its URL.
     public init(
@@ -37,6 +41,9 @@ public struct AttackTarget: Sendable {
         }
         if let reportsOrigin, let reportsURL, let authority = PublicURL(reportsOrigin)?.authority {
             routes[authority] = reportsURL
+        }
+        if let appURL, let authority = PublicURL(appOrigin ?? appURL)?.authority {
+            routes[authority] = appURL.hasSuffix("/") ? String(appURL.dropLast()) : appURL
         }
         return routes
     }
@@ -81,8 +88,11 @@ public struct Verdict: Sendable {
 public struct AttackSuite: Sendable {
     /// The groups, in the order they run.
     public static let groups = [
-        "replay", "forgery", "audience", "csrf", "redirects", "cookies", "headers", "backchannel", "robustness",
+        "replay", "forgery", "audience", "csrf", "redirects", "cookies", "headers", "backchannel", "robustness", "forward-auth",
     ]
+
+    /// Groups that need more than the login host and a relying party, and what they need.
+    public static let optionalGroups = ["forward-auth": "--app and --app-origin (a reverse proxy protecting an app)"]
 
     public let target: AttackTarget
 
@@ -92,7 +102,15 @@ public struct AttackSuite: Sendable {
     /// Every case, in order.
     public static var cases: [AttackCase] {
         replayCases + forgeryCases + audienceCases + csrfCases + redirectCases + cookieCases + headerCases
-            + backChannelCases + robustnessCases
+            + backChannelCases + robustnessCases + forwardAuthCases
+    }
+
+    /// The groups a run of `only` (every group when nil) can include against this target:
+    /// an optional group is left out, not failed, when the target lacks what it needs.
+    public func runnableGroups(only: Set<String>?) -> Set<String> {
+        var groups = only ?? Set(Self.groups)
+        if target.appURL == nil { groups.remove("forward-auth") }
+        return groups
     }
 
     /// Runs the cases of `only` (every group when nil), reporting each as it ends.
@@ -100,7 +118,8 @@ public struct AttackSuite: Sendable {
         let http = Browser.makeHTTPClient()
         let context = AttackContext(target: target, http: http)
         var outcomes: [AttackOutcome] = []
-        for attack in Self.cases where only?.contains(attack.group) ?? true {
+        let groups = runnableGroups(only: only)
+        for attack in Self.cases where groups.contains(attack.group) {
             let verdict: Verdict
             do {
                 verdict = try await attack.run(context)

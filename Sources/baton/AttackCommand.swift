@@ -26,6 +26,12 @@ struct AttackCommand: AsyncParsableCommand {
     @Option(name: .customLong("reports-origin"), help: "The second relying party's public origin (default: --reports).")
     var reportsOrigin: String?
 
+    @Option(help: "Where to reach a reverse proxy protecting an app with forward auth (the forward-auth group).")
+    var app: String?
+
+    @Option(name: .customLong("app-origin"), help: "The app's public origin behind that proxy, sent as Host (default: --app).")
+    var appOrigin: String?
+
     @Option(help: "The user to sign in as.")
     var user: String
 
@@ -44,7 +50,10 @@ struct AttackCommand: AsyncParsableCommand {
             let unknown = Set(only.split(separator: ",").map(String.init)).subtracting(AttackSuite.groups)
             guard unknown.isEmpty else { throw ValidationError("unknown group(s): \(unknown.sorted().joined(separator: ", "))") }
         }
-        for (name, url) in [("--login", login), ("--dashboard", dashboard)] + (reports.map { [("--reports", $0)] } ?? []) {
+        if appOrigin != nil, app == nil { throw ValidationError("--app-origin needs --app") }
+        for (name, url) in [("--login", login), ("--dashboard", dashboard)] + (reports.map { [("--reports", $0)] } ?? [])
+            + (app.map { [("--app", $0)] } ?? [])
+        {
             guard PublicURL(url) != nil else { throw ValidationError("\(name) must be an absolute URL like http://127.0.0.1:8080") }
         }
     }
@@ -53,11 +62,19 @@ struct AttackCommand: AsyncParsableCommand {
         guard let password = readLine(strippingNewline: true), !password.isEmpty else {
             throw ValidationError("no password on standard input")
         }
-        let target = AttackTarget(
+        var target = AttackTarget(
             loginURL: login, dashboardURL: dashboard, reportsURL: reports, loginOrigin: loginOrigin,
             dashboardOrigin: dashboardOrigin, reportsOrigin: reportsOrigin, username: user, password: password)
+        target.appURL = app
+        target.appOrigin = (appOrigin ?? app).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         let groups = only.map { Set($0.split(separator: ",").map(String.init)) }
-        let outcomes = await AttackSuite(target: target).run(only: groups) { outcome in
+        let suite = AttackSuite(target: target)
+        let runnable = suite.runnableGroups(only: groups)
+        for (group, needs) in AttackSuite.optionalGroups.sorted(by: { $0.key < $1.key })
+        where !runnable.contains(group) && (groups?.contains(group) ?? true) {
+            FileHandle.standardOutput.write(Data("note: the \(group) group needs \(needs); it was not run\n".utf8))
+        }
+        let outcomes = await suite.run(only: groups) { outcome in
             FileHandle.standardOutput.write(Data((outcome.line + "\n").utf8))
         }
         let failed = outcomes.filter { !$0.passed }.count

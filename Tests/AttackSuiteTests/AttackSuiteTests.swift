@@ -25,7 +25,8 @@ struct AttackSuiteTests {
         let outcomes = try await Self.run(only: nil)
         #expect(outcomes.count >= 120)
         #expect(Self.failed(outcomes).isEmpty, "\(outcomes.filter { !$0.passed }.map(\.line))")
-        #expect(Set(outcomes.map(\.group)) == Set(AttackSuite.groups))
+        // Without a proxy in front of an app, the forward-auth group is left out, not failed.
+        #expect(Set(outcomes.map(\.group)) == Set(AttackSuite.groups).subtracting(AttackSuite.optionalGroups.keys))
     }
 
     @Test("a relying party that skips the jti burn fails the replay cases")
