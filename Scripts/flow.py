@@ -21,8 +21,10 @@ def check(condition, message):
 
 def main():
     if "--wait-only" in sys.argv:
-        for host, port in ROUTES.items():
-            if Browser(ROUTES).get(f"http://{host}:{port}/healthz").status != 200:
+        # The app relying party listens on 8083; its public origin is the proxy's (8090).
+        hosts = {**ROUTES, "app.localhost": 8083}
+        for host, port in hosts.items():
+            if Browser(hosts).get(f"http://{host}:{port}/healthz").status != 200:
                 sys.exit(1)
         return
     browser = Browser(ROUTES)
