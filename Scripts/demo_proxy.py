@@ -62,8 +62,21 @@ def answers_http(port):
         return False
 
 
+def ancestors(path):
+    """The folders above path, up to /."""
+    found = []
+    path = os.path.dirname(os.path.abspath(path))
+    while True:
+        found.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            return found
+        path = parent
+
+
 class ProxyStack:
-    """The sample app and one proxy (`nginx` or `caddy`), logs under self.dir."""
+    """The sample app and one proxy (`nginx` or `caddy`), logs under self.dir (a new
+    temporary folder unless workdir is given)."""
 
     def __init__(self, proxy="nginx", workdir=None):
         if proxy not in ("nginx", "caddy"):
@@ -86,8 +99,13 @@ class ProxyStack:
         if self.proxy == "nginx":
             if os.geteuid() == 0:
                 # A root master runs its workers as `nobody`; nginx hands them the temp
-                # folders, but they must be able to pass through this (0700) one.
+                # folders, but they must be able to pass through this (0700) one and
+                # every folder above it, or any body over 16 KiB fails with a 500.
                 os.chmod(self.dir, 0o711)
+                closed = [d for d in ancestors(self.dir) if not os.stat(d).st_mode & 0o001]
+                if closed:
+                    raise RuntimeError(f"nginx's workers (user nobody) cannot reach their temp folders under {self.dir}: "
+                                       f"{closed[0]} is not searchable by others; use a prefix under {tempfile.gettempdir()}")
             self._spawn("nginx", [NGINX, "-p", self.dir + "/", "-c", os.path.join(REPO, "Demo/nginx/nginx.conf"),
                                   "-e", self.log("error.log")], "nginx.out")
         else:

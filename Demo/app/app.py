@@ -4,8 +4,9 @@ reverse proxy sets (see Demo/nginx/ and Demo/caddy/) and shows who is signed in.
 
     python3 Demo/app/app.py [--port 8091]      # binds 127.0.0.1 only
 
-Pages: `/` and any other path (an HTML page), `/whoami` (the same as JSON), and
-`/staff/...`, `/admins/...` (the proxy lets only those groups through). It answers
+Pages: `/` and any other path (an HTML page), `/whoami` (the same as JSON; also
+`/staff/whoami` and any other path ending in `/whoami`), and `/staff/...`,
+`/admins/...` (the proxy lets only those groups through). It answers
 GET, HEAD, POST, PUT and DELETE alike. Every response also carries `X-App-User` and
 `X-App-Method`, so a HEAD request can be checked too.
 
@@ -85,7 +86,7 @@ class Handler(BaseHTTPRequestHandler):
             "body_bytes": len(body),
             "received_identity_headers": baton_like_headers(self.headers),
         }
-        if path == "/whoami":
+        if path.rsplit("/", 1)[-1] == "whoami":
             data = json.dumps(facts, indent=2, ensure_ascii=False).encode() + b"\n"
             return self.reply(200, "application/json", data, who)
         return self.reply(200, "text/html; charset=utf-8", render(facts).encode(), who)
