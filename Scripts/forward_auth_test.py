@@ -569,6 +569,8 @@ def main():
         raise OutOfTime()
 
     signal.signal(signal.SIGALRM, out_of_time)
+    # `timeout` in Scripts/test sends SIGTERM: stop what was started, then report.
+    signal.signal(signal.SIGTERM, out_of_time)
     signal.alarm(BOUND_SECONDS)
     started = time.monotonic()
     status = 1
@@ -579,7 +581,7 @@ def main():
             run.proxy_suite(proxy)
         status = 0
     except OutOfTime:
-        run.report(False, "bound", f"the run took longer than {BOUND_SECONDS} s and was stopped")
+        run.report(False, "bound", f"stopped: the run took longer than {BOUND_SECONDS} s, or got SIGTERM")
     except SystemExit as stop:
         print(stop, flush=True)
         run.report(False, "setup", "could not start (see the line above)")
