@@ -23,6 +23,14 @@ class Response(NamedTuple):
     location: Optional[str]  # absolute: relative Locations are resolved against url
     error: Optional[str]  # the Baton-Error header
     text: str
+    headers: tuple = ()  # every (name, value) received, in order
+
+    def header(self, name):
+        """The first value of the header `name` (any case), or None."""
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def header_values(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
 
 
 class Browser:
@@ -53,6 +61,36 @@ class Browser:
             text = response.read().decode("utf-8", "replace")
         finally:
             conn.close()
+        return self._received(url, parts, response, text)
+
+    def exchange(self, method, url, headers=(), body=None, jar=True, port=None, timeout=20):
+        """One request with headers of the caller's choosing: (name, value) pairs, sent
+        in order and as given (repeats allowed, e.g. two Cookie lines); the jar's
+        cookies go first in one Cookie header unless jar=False. body: bytes or str.
+        The jar learns the response's cookies as with request()."""
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.routes[parts.hostname], timeout=timeout)
+        if isinstance(body, str):
+            body = body.encode()
+        try:
+            conn.putrequest(method, parts.path + ("?" + parts.query if parts.query else ""),
+                            skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", parts.netloc)
+            cookies = self.jar.get(parts.hostname, {}) if jar else {}
+            if cookies:
+                conn.putheader("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()))
+            for name, value in headers:
+                conn.putheader(name, value)
+            if body is not None or method in ("POST", "PUT", "PATCH"):
+                conn.putheader("Content-Length", str(len(body or b"")))
+            conn.endheaders(body)
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+        return self._received(url, parts, response, text)
+
+    def _received(self, url, parts, response, text):
         for name, value in response.getheaders():
             if name.lower() == "set-cookie":
                 cookie = value.split(";")[0]
@@ -64,7 +102,8 @@ class Browser:
         location = response.getheader("Location")
         if location and location.startswith("/"):
             location = f"{parts.scheme}://{parts.netloc}{location}"
-        return Response(url, response.status, location, response.getheader("Baton-Error"), text)
+        return Response(url, response.status, location, response.getheader("Baton-Error"), text,
+                        tuple(response.getheaders()))
 
     def get(self, url, port=None):
         return self.request("GET", url, port=port)

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """The handoff in a real browser: headless Chromium (Selenium + chromedriver) drives a
-running `baton demo` through the eight steps people take when they first meet Baton.
+running `baton demo` through the eight steps people take when they first meet Baton,
+then the sample app behind nginx (Scripts/demo-app, http://app.localhost:8090): signed
+in by Baton's forward auth, and signed out by the login host's logout.
 
 Prints one line per step, saves a PNG per step into --screenshots, and ends with
 'N passed, N failed'. Waits are explicit and bounded; nothing sleeps blindly.
@@ -22,6 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 LOGIN = "http://login.localhost:8080"
 DASHBOARD = "http://dashboard.localhost:8081"
 REPORTS = "http://reports.localhost:8082"
+APP = "http://app.localhost:8090"
 WAIT = 15
 
 
@@ -215,6 +218,51 @@ def main():
         expect("Error:" not in text and ".swift" not in text and "Traceback" not in text, "the page shows a stack trace")
         expect(browser.current_url.startswith(LOGIN + "/login"), "a wrong password left the sign-in page")
 
+    def step9():
+        # Step 7 signed alice out everywhere: the app sends her to sign in, and she
+        # comes back to the app's page, which shows what nginx passed on from /sso/auth.
+        browser.get(APP + "/")
+        try:
+            WebDriverWait(browser, WAIT).until(
+                lambda d: d.current_url.startswith(LOGIN + "/login") or d.current_url.startswith(APP + "/"))
+        except TimeoutException:
+            raise Failure(f"opening the app left the browser at {browser.current_url}")
+        if browser.current_url.startswith(LOGIN + "/login"):
+            browser.save_screenshot(os.path.join(args.screenshots, "app-sign-in.png"))
+            sign_in(browser)
+        wait_for_url(browser, APP + "/")
+        wait_for_text(browser, "Alice Liddell")
+        shown = {key: browser.find_element(By.ID, key).text
+                 for key in ("baton-user", "baton-name", "baton-email", "baton-groups", "baton-subject", "request-path")}
+        want = {"baton-user": "alice", "baton-name": "Alice Liddell", "baton-email": "alice@example.com",
+                "baton-groups": "staff", "request-path": "/"}
+        expect(all(shown[k] == v for k, v in want.items()) and shown["baton-subject"],
+               f"the app shows {shown}, not alice's identity")
+        expect("token" not in browser.current_url, f"the address bar holds a token: {browser.current_url}")
+        expect(browser.execute_script("return document.cookie") == "", "document.cookie is not empty on the app")
+        expect(cookie(browser, "__Host-baton_session") is not None, "the app's origin holds no session cookie")
+        browser.save_screenshot(os.path.join(args.screenshots, "app.png"))
+        browser.get(APP + "/staff/")
+        wait_for_text(browser, "Staff only")
+
+    def step10():
+        browser.get(APP + "/")
+        wait_for_text(browser, "Alice Liddell")
+        browser.find_element(By.ID, "sign-out-everywhere").click()
+        wait_for_url(browser, LOGIN + "/")
+        wait_for_text(browser, "Signed in as Alice Liddell")
+        browser.find_element(By.CSS_SELECTOR, "form[action='/logout'] button[type=submit]").click()
+        wait_for_url(browser, LOGIN + "/login")
+        started = time.monotonic()
+        while True:
+            browser.get(APP + "/")
+            if browser.current_url.startswith(LOGIN + "/login"):
+                break
+            expect(time.monotonic() - started < 2, "the app's session outlived the login host's logout by 2 s")
+            time.sleep(0.1)
+        print(f"  the app was signed out {time.monotonic() - started:.2f} s after the logout", flush=True)
+        browser.save_screenshot(os.path.join(args.screenshots, "app-signed-out.png"))
+
     try:
         step(1, "the dashboard sends a signed-out person to the login host's sign-in page", step1)
         step(2, "signing in as alice lands on the dashboard: no token in the address bar, HttpOnly cookies, redirected callback", step2)
@@ -224,6 +272,8 @@ def main():
         step(6, "signing out on the dashboard asks to sign in again there; the login session is untouched", step6)
         step(7, "signing out on the login host ends the dashboard session at once (back-channel logout)", step7)
         step(8, "a wrong password shows one clear message and no stack trace", step8)
+        step(9, "the app behind nginx sends a signed-out person to sign in, then shows alice's identity from /sso/auth", step9)
+        step(10, "signing out everywhere on the login host signs the app out: reloading it asks to sign in", step10)
     finally:
         for driver in drivers:
             try:
