@@ -92,10 +92,15 @@ enum ForwardedRequest {
 
     /// A navigation may be redirected to sign in: the original method is GET or HEAD
     /// (GET when the proxy does not say) and `Accept` lists `text/html`. XHR, JSON and
-    /// form posts get a 401 they can handle instead.
+    /// form posts get a 401 they can handle instead. Where the request says it is not a
+    /// navigation — `X-Requested-With: XMLHttpRequest`, or a browser's `Sec-Fetch-Mode`
+    /// other than `navigate` — it is not one, whatever it accepts: a script must never
+    /// be handed a redirect it would follow blindly.
     static func isNavigation(_ headers: HTTPFields) -> Bool {
         let method = (headers[.xForwardedMethod] ?? headers[.xOriginalMethod] ?? "GET").uppercased()
         guard method == "GET" || method == "HEAD" else { return false }
+        if headers[values: .xRequestedWith].contains(where: { $0.lowercased() == "xmlhttprequest" }) { return false }
+        if let mode = headers[.secFetchMode], mode.lowercased() != "navigate" { return false }
         return headers[values: .accept].flatMap { $0.split(separator: ",") }.contains { item in
             let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             guard parts.first == "text/html" else { return false }
@@ -117,4 +122,6 @@ extension HTTPField.Name {
     static let xOriginalURI = HTTPField.Name("X-Original-URI")!
     static let xForwardedMethod = HTTPField.Name("X-Forwarded-Method")!
     static let xOriginalMethod = HTTPField.Name("X-Original-Method")!
+    static let xRequestedWith = HTTPField.Name("X-Requested-With")!
+    static let secFetchMode = HTTPField.Name("Sec-Fetch-Mode")!
 }

@@ -115,12 +115,16 @@ struct ForwardAuthTests {
             #expect(navigation.location == Self.signInURL("/reports?q=1"))
             let head = try await browser.get(url, headers: [("Accept", html), ("X-Forwarded-Method", "HEAD")])
             #expect(head.status == 303)
+            let browserNavigation = try await browser.get(url, headers: [("Accept", html), ("Sec-Fetch-Mode", "navigate")])
+            #expect(browserNavigation.status == 303)
             let refusals: [[(String, String)]] = [
                 [("Accept", "application/json")],
                 [("Accept", "*/*"), ("X-Requested-With", "XMLHttpRequest")],
                 [("Accept", html), ("X-Forwarded-Method", "POST")],
                 [("Accept", html), ("X-Original-Method", "DELETE")],
                 [("Accept", "text/html;q=0")],
+                [("Accept", html), ("X-Requested-With", "XMLHttpRequest")],
+                [("Accept", html), ("Sec-Fetch-Mode", "cors")],
                 [],
             ]
             for headers in refusals {
