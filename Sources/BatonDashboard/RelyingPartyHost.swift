@@ -55,12 +55,12 @@ public struct RelyingPartyHost: Sendable {
     }
 
     /// The router with every endpoint and the shared middleware.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<BatonRequestContext> {
+        let router = Router(context: BatonRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger))
         router.add(
             middleware: SecurityHeadersMiddleware(
-                contentSecurityPolicy: SecurityHeadersMiddleware<BasicRequestContext>.policy(),
+                contentSecurityPolicy: SecurityHeadersMiddleware<BatonRequestContext>.policy(),
                 pages: pages, site: configuration.title))
         // Before the safe-methods rule: `/sso/auth` answers every method alike.
         router.add(middleware: ForwardAuthMiddleware { request in await forwardAuth(request) })

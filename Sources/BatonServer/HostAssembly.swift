@@ -53,7 +53,7 @@ public enum HostAssembly {
     /// An HTTP/1.1 server for `router` on `listen`, with an idle timeout so a client
     /// that trickles its headers cannot hold a connection forever.
     public static func application(
-        router: Router<BasicRequestContext>, listen: ListenAddress, logger: Logger,
+        router: Router<BatonRequestContext>, listen: ListenAddress, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(

@@ -22,25 +22,69 @@ public struct LoginService: Sendable {
     public let hasher: PasswordHasher
     public let clock: any BatonClock
     public let timeouts: Timeouts
+    public let throttle: LoginThrottle
     private let recorded = RecordedHandoffs()
 
     /// A service over `store`.
-    public init(store: any LoginHostStore, hasher: PasswordHasher, clock: any BatonClock, timeouts: Timeouts = Timeouts()) {
+    public init(
+        store: any LoginHostStore, hasher: PasswordHasher, clock: any BatonClock, timeouts: Timeouts = Timeouts(),
+        throttle: LoginThrottle? = nil
+    ) {
         self.store = store
         self.hasher = hasher
         self.clock = clock
         self.timeouts = timeouts
+        self.throttle = throttle ?? LoginThrottle(clock: clock)
+    }
+
+    /// How one sign-in attempt ended.
+    public enum SignInAttempt: Sendable, Equatable {
+        case accepted(User)
+        /// A wrong username or password (one answer for both).
+        case refused
+        /// Too many recent failures: no password was checked.
+        case throttled
+        /// Every password-checking slot is taken: try again in a moment.
+        case busy
+    }
+
+    /// Checks a sign-in from `clientAddress`: the username's length first, then the
+    /// throttle's reservation (before any hashing), then the password.
+    public func attemptSignIn(username: String, password: String, clientAddress: String) async throws -> SignInAttempt {
+        // No user has a longer name: refuse before a key, a query or a hash is spent on it.
+        guard username.utf8.count <= Username.maximumLength else {
+            await throttle.recordFailure(username: String(decoding: username.utf8.prefix(Username.maximumLength), as: UTF8.self), address: clientAddress)
+            return .refused
+        }
+        guard let reservation = await throttle.reserve(username: username, address: clientAddress) else { return .throttled }
+        if reservation.delay > .zero { try? await Task.sleep(for: reservation.delay) }
+        let outcome: SignInAttempt
+        do {
+            outcome = try await authenticate(username: username, password: password).map(SignInAttempt.accepted) ?? .refused
+        } catch is PasswordHasher.Busy {
+            // Not a guess that was checked: it counts as nothing.
+            await throttle.settle(reservation, as: .uncounted)
+            return .busy
+        } catch {
+            await throttle.settle(reservation, as: .uncounted)
+            throw error
+        }
+        await throttle.settle(reservation, as: outcome == .refused ? .failed : .succeeded)
+        return outcome
     }
 
     /// The user whose password this is, or nil; an unknown username costs the same time.
+    /// A hash made at another cost than the configured one is replaced on success.
     public func authenticate(username: String, password: String) async throws -> User? {
-        guard username.utf8.count <= 256, password.utf8.count <= 1024,
-            let user = try await store.user(username: username)
-        else {
-            _ = await hasher.verifyDecoy(password)
+        guard username.utf8.count <= Username.maximumLength, let user = try await store.user(username: username) else {
+            _ = try await hasher.verifyDecoy(password)
             return nil
         }
-        return await hasher.verify(password, hash: user.passwordHash) ? user : nil
+        guard try await hasher.verify(password, hash: user.passwordHash) else { return nil }
+        if hasher.needsRehash(user.passwordHash) {
+            _ = try? await store.updatePasswordHash(username: user.username, passwordHash: await hasher.hash(password))
+        }
+        return user
     }
 
     /// Starts a new session for `user` under a new random secret (never an id the
