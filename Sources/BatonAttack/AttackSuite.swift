@@ -49,8 +49,14 @@ public struct AttackOutcome: Sendable, Codable, Equatable {
     public var passed: Bool
     public var detail: String
 
-    /// `PASS group/case: detail` or `FAIL group/case: detail`.
-    public var line: String { "\(passed ? "PASS" : "FAIL") \(group)/\(name): \(detail)" }
+    /// True for a case of the `hardening` group: Baton's choice, beyond PROTOCOL.md.
+    public var beyondContract: Bool { group == AttackSuite.hardening }
+
+    /// `PASS group/case: detail` or `FAIL group/case: detail`; a hardening case says
+    /// that it checks more than the contract.
+    public var line: String {
+        "\(passed ? "PASS" : "FAIL") \(group)/\(name): \(detail)" + (beyondContract ? " (Baton's hardening, beyond the contract)" : "")
+    }
 }
 
 /// One attack: what it tries, and how it judges the answer.
@@ -79,9 +85,10 @@ public struct Verdict: Sendable {
 /// The replay-attack suite: a black box that speaks only HTTP to a running login
 /// host and its relying parties, as PROTOCOL.md describes them.
 public struct AttackSuite: Sendable {
-    /// The groups, in the order they run.
+    /// The groups, in the order they run. All but the last check PROTOCOL.md; the
+    /// last, `hardening`, checks Baton's own choices beyond it.
     public static let groups = [
-        "replay", "forgery", "audience", "csrf", "redirects", "cookies", "headers", "backchannel", "robustness",
+        "replay", "forgery", "audience", "csrf", "redirects", "cookies", "headers", "backchannel", "robustness", hardening,
     ]
 
     public let target: AttackTarget
@@ -92,7 +99,7 @@ public struct AttackSuite: Sendable {
     /// Every case, in order.
     public static var cases: [AttackCase] {
         replayCases + forgeryCases + audienceCases + csrfCases + redirectCases + cookieCases + headerCases
-            + backChannelCases + robustnessCases
+            + backChannelCases + robustnessCases + hardeningCases
     }
 
     /// Runs the cases of `only` (every group when nil), reporting each as it ends.

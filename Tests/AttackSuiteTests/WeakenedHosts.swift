@@ -72,3 +72,26 @@ struct AnyRedirectURI: HandoffRequestValidating {
         return client
     }
 }
+
+/// The real relying-party store, except that deleting one session does nothing: a
+/// logout that clears the browser's cookie but leaves the session alive on the server.
+struct SessionKeepingStore: RelyingPartyStore {
+    let base: SQLiteStore
+
+    func deleteRPSession(idHash: String) async throws -> Bool { true }
+
+    func burn(issuer: String, jti: String, until: Date) async throws -> BurnOutcome { try await base.burn(issuer: issuer, jti: jti, until: until) }
+    func pruneUsedTokens(before: Date) async throws -> Int { try await base.pruneUsedTokens(before: before) }
+    func insertPendingSignIn(_ pending: PendingSignIn) async throws { try await base.insertPendingSignIn(pending) }
+    func takePendingSignIn(stateHash: String, now: Date) async throws -> PendingSignIn? {
+        try await base.takePendingSignIn(stateHash: stateHash, now: now)
+    }
+    func insertRPSession(_ session: RPSession) async throws { try await base.insertRPSession(session) }
+    func rpSession(idHash: String) async throws -> RPSession? { try await base.rpSession(idHash: idHash) }
+    func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int {
+        try await base.deleteRPSessions(loginSID: loginSID, clientID: clientID)
+    }
+    func touchRPSession(idHash: String, lastSeen: Date, lastValidated: Date?) async throws {
+        try await base.touchRPSession(idHash: idHash, lastSeen: lastSeen, lastValidated: lastValidated)
+    }
+}
