@@ -72,3 +72,4 @@ struct AnyRedirectURI: HandoffRequestValidating {
         return client
     }
 }
+

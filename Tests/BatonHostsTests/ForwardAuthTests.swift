@@ -219,7 +219,11 @@ struct ForwardAuthTests {
     @Test("a store failure is 503 store_unavailable, never a pass")
     func storeFailure() async throws {
         var options = TestHosts.Options()
-        options.dashboardStoreOverride = { SessionReadFailingStore(base: $0) }
+        options.dashboardStoreOverride = { base in
+            var store = OverridingStore(base: base)
+            store.rpSession = { _ in throw StoreError("disk I/O error") }
+            return store
+        }
         try await TestHosts.run(options: options) { hosts in
             let response = try await hosts.browser().request(
                 "GET", Self.auth, headers: [("Cookie", "__Host-baton_session=" + Secrets.random())], sendCookies: false)
@@ -252,20 +256,3 @@ extension SQLiteStore {
     func usedTokenCount() async throws -> Int { try await rowCounts()["used_tokens"] ?? -1 }
 }
 
-/// The dashboard's real store, whose session reads fail: a disk gone bad.
-struct SessionReadFailingStore: RelyingPartyStore {
-    let base: SQLiteStore
-    func burn(issuer: String, jti: String, until: Date) async throws -> BurnOutcome { try await base.burn(issuer: issuer, jti: jti, until: until) }
-    func pruneUsedTokens(before: Date) async throws -> Int { try await base.pruneUsedTokens(before: before) }
-    func insertPendingSignIn(_ pending: PendingSignIn) async throws { try await base.insertPendingSignIn(pending) }
-    func takePendingSignIn(stateHash: String, now: Date) async throws -> PendingSignIn? {
-        try await base.takePendingSignIn(stateHash: stateHash, now: now)
-    }
-    func insertRPSession(_ session: RPSession) async throws { try await base.insertRPSession(session) }
-    func rpSession(idHash: String) async throws -> RPSession? { throw StoreError("disk I/O error") }
-    func deleteRPSession(idHash: String) async throws -> Bool { try await base.deleteRPSession(idHash: idHash) }
-    func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int {
-        try await base.deleteRPSessions(loginSID: loginSID, clientID: clientID)
-    }
-    func refreshRPSessions(_ refreshes: [RPSessionRefresh]) async throws { try await base.refreshRPSessions(refreshes) }
-}
