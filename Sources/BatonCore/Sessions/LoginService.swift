@@ -108,12 +108,13 @@ public struct LoginService: Sendable {
         return try await live(session)
     }
 
-    /// The live session with public handle `sid`, or nil.
-    /// `touch`: a relying party asking on a person's request is activity too, so a
-    /// person busy on the dashboard is not signed out for being idle on the login host.
-    public func session(sid: String, touch: Bool = false) async throws -> LoginSession? {
+    /// The live session with public handle `sid`, or nil. Asking is not activity: a
+    /// relying party's lookups never keep a login session alive, since one could ask
+    /// long after the person has gone; only the person's own requests to the login host
+    /// (its pages, and every sign-in at a relying party) slide the idle timeout.
+    public func session(sid: String) async throws -> LoginSession? {
         guard sid.utf8.count <= 128, let session = try await store.loginSession(sid: sid) else { return nil }
-        return try await live(session, touch: touch)
+        return try await live(session, touch: false)
     }
 
     /// Records that a token for `sid` goes to `clientID`, before it is minted: that
@@ -128,10 +129,10 @@ public struct LoginService: Sendable {
 
     /// What the back channel tells `clientID` about `sid`; nil (a 404) when the session
     /// has ended, and when it was never handed to that client: a relying party learns
-    /// nothing about, and keeps nothing alive of, sessions that are not its own.
+    /// nothing about sessions that are not its own, and keeps none alive by asking.
     public func sessionInfo(sid: String, for clientID: String) async throws -> SessionInfo? {
         guard sid.utf8.count <= 128, try await store.clientsHandedTo(sid: sid).contains(clientID),
-            let session = try await session(sid: sid, touch: true), let user = try await store.user(id: session.userID)
+            let session = try await session(sid: sid), let user = try await store.user(id: session.userID)
         else { return nil }
         return SessionInfo(
             sid: session.sid, sub: user.id, username: user.username, display_name: user.displayName, email: user.email,
