@@ -92,10 +92,13 @@ extension AttackSuite {
                 forge.hmac(alg: "HS512", key: try await context.publicKey().raw)
             },
         ] + ["RS256", "ES256", "PS256", "Ed25519", "eddsa", ""].map { alg in
-            // The real signature over the real header: wrong algorithm, bad signature.
+            // The real signature over the real header: wrong algorithm, bad signature. Against a
+            // deployment pinned to the listed algorithm, the other of EdDSA and ES256 stands in:
+            // the real token is never sent as a forgery.
             forged("alg-\(alg.isEmpty ? "empty" : alg)", oneOf: [.tokenUnsupportedAlg, .tokenInvalidSignature]) { forge, _ in
-                forge.unsigned(
-                    header: #"{"alg":"\#(alg)","kid":"\#(forge.kid ?? "")","typ":"handoff+jwt"}"#, payload: forge.claimsJSON,
+                let wrong = alg != forge.alg ? alg : (forge.alg == "ES256" ? "EdDSA" : "ES256")
+                return forge.unsigned(
+                    header: #"{"alg":"\#(wrong)","kid":"\#(forge.kid ?? "")","typ":"handoff+jwt"}"#, payload: forge.claimsJSON,
                     signature: forge.signature)
             }
         }

@@ -256,3 +256,31 @@ extension SQLiteStore {
     func usedTokenCount() async throws -> Int { try await rowCounts()["used_tokens"] ?? -1 }
 }
 
+
+@Suite("Unauthenticated requests write nothing")
+struct UnauthenticatedWritesTests {
+    @Test("a flood of /sso/start (with long return paths) leaves the relying party's database untouched, and sign-in still works")
+    func signInStartWritesNothing() async throws {
+        try await TestHosts.run { hosts in
+            let path = hosts.directory + "/dashboard.sqlite"
+            func bytes() -> [Int] {
+                ["", "-wal"].map { (try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? Int) ?? -1 }
+            }
+            let before = (bytes(), try await hosts.dashboardStore.rowCounts())
+            let browser = hosts.browser()
+            for index in 0..<200 {
+                let response = try await browser.get(
+                    TestHosts.dashboardOrigin + "/sso/start?return_to=" + Browser.formEncode("/" + String(repeating: "x", count: 1500) + "\(index)"))
+                #expect(response.status == 303)
+            }
+            #expect(bytes() == before.0, "the database files changed size")
+            #expect(try await hosts.dashboardStore.rowCounts() == before.1)
+            // The long return path still comes back after a real sign-in.
+            let long = "/reports/" + String(repeating: "y", count: 1500) + "?q=1"
+            let trace = try await hosts.browser().signIn(
+                rpOrigin: TestHosts.dashboardOrigin, username: TestHosts.username, password: TestHosts.password, returnTo: long)
+            let callback = try #require(trace.chain.first { PublicURL($0.url)?.path == "/sso/callback" })
+            #expect(callback.location == long)
+        }
+    }
+}

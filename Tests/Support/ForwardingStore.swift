@@ -18,11 +18,18 @@ public struct OverridingStore: RelyingPartyStore {
     public func burn(issuer: String, jti: String, until: Date) async throws -> BurnOutcome {
         try await (burn ?? { try await base.burn(issuer: $0, jti: $1, until: $2) })(issuer, jti, until)
     }
-    public func pruneUsedTokens(before: Date) async throws -> Int { try await base.pruneUsedTokens(before: before) }
-    public func insertPendingSignIn(_ pending: PendingSignIn) async throws { try await base.insertPendingSignIn(pending) }
-    public func takePendingSignIn(stateHash: String, now: Date) async throws -> PendingSignIn? {
-        try await base.takePendingSignIn(stateHash: stateHash, now: now)
+    /// With `burn` replaced, the store remembers no burn: nothing reads as burned either.
+    public func isBurned(issuer: String, jti: String) async throws -> Bool {
+        burn == nil ? try await base.isBurned(issuer: issuer, jti: jti) : false
     }
+    /// With `burn` replaced, its answer decides whether the session is created.
+    public func burn(issuer: String, jti: String, until: Date, creating session: RPSession) async throws -> BurnOutcome {
+        guard let burn else { return try await base.burn(issuer: issuer, jti: jti, until: until, creating: session) }
+        guard try await burn(issuer, jti, until) == .burned else { return .alreadyUsed }
+        try await base.insertRPSession(session)
+        return .burned
+    }
+    public func pruneUsedTokens(before: Date) async throws -> Int { try await base.pruneUsedTokens(before: before) }
     public func insertRPSession(_ session: RPSession) async throws { try await base.insertRPSession(session) }
     public func rpSession(idHash: String) async throws -> RPSession? {
         try await (rpSession ?? { try await base.rpSession(idHash: $0) })(idHash)

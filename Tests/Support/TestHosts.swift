@@ -143,7 +143,8 @@ public struct TestHosts: Sendable {
                             fetchingCacheableWith: { try await backChannel.fetchKeySet() }, clock: clock,
                             maxAgeBounds: options.jwksMaxAgeBounds)
                         let parts = RelyingPartyParts(
-                            clientID: id, issuer: loginOrigin, keys: keys, store: store, directory: backChannel, clock: clock)
+                            clientID: id, issuer: loginOrigin, keys: keys, store: store, directory: backChannel,
+                            states: SignInStateSealer(clientID: id, secret: secrets[id]!), clock: clock)
                         return RelyingPartyHost(
                             pinning: options.relyingPartyAlgorithm ?? options.signingAlgorithm,
                             configuration: RelyingPartyConfiguration(
@@ -282,6 +283,7 @@ public struct RelyingPartyParts: Sendable {
     public let keys: TrustedKeySet
     public let store: any RelyingPartyStore
     public let directory: any LoginSessionDirectory
+    public let states: SignInStateSealer
     public let clock: any BatonClock
 }
 
