@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import JWTKit
 
 /// One signing key of the login host: the private half signs tokens, the public half
 /// is published in the JWKS under ``kid``. Ed25519 (EdDSA) by default, or P-256
@@ -71,13 +70,12 @@ public struct SigningKey: Sendable {
         }
     }
 
-    /// Adds the private key to a jwt-kit collection under ``kid``, for signing.
-    func add(to collection: JWTKeyCollection) async throws {
+    /// The JWS signature over `input`: Ed25519's 64 bytes, or ES256's raw `r || s`
+    /// (RFC 7518 §3.4), never DER.
+    func sign(_ input: [UInt8]) throws -> [UInt8] {
         switch material {
-        case .ed25519(let key):
-            await collection.add(eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: kid))
-        case .p256(let key):
-            await collection.add(ecdsa: try ES256PrivateKey(backing: key), kid: JWKIdentifier(string: kid))
+        case .ed25519(let key): Array(try key.signature(for: input))
+        case .p256(let key): Array(try key.signature(for: input).rawRepresentation)
         }
     }
 }
@@ -145,14 +143,37 @@ public struct PublicJWK: Sendable, Equatable, Codable {
         return try? P256.Signing.PublicKey(x963Representation: [0x04] + x + y)
     }
 
-    /// Adds the public key to a jwt-kit collection under ``kid``, for verifying.
-    func add(to collection: JWTKeyCollection) async throws {
+    /// The key, ready to check signatures; nil when its coordinates are not a key.
+    var verifyingKey: VerifyingKey? {
         switch algorithm {
-        case .eddsa:
-            await collection.add(eddsa: try EdDSA.PublicKey(x: x, curve: .ed25519), kid: JWKIdentifier(string: kid))
-        case .es256:
-            guard let key = p256Key else { throw BatonError.storeUnavailable }
-            await collection.add(ecdsa: try ES256PublicKey(backing: key), kid: JWKIdentifier(string: kid))
+        case .eddsa: rawKey.flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }.map(VerifyingKey.ed25519)
+        case .es256: p256Key.map(VerifyingKey.p256)
+        }
+    }
+}
+
+/// A trusted public key, as signatures are checked with it: by swift-crypto, over the
+/// exact bytes the token carries, with nothing parsed a second time.
+enum VerifyingKey: Sendable {
+    case ed25519(Curve25519.Signing.PublicKey)
+    case p256(P256.Signing.PublicKey)
+
+    var algorithm: SigningAlgorithm {
+        switch self {
+        case .ed25519: .eddsa
+        case .p256: .es256
+        }
+    }
+
+    /// True when `signature` is this key's over `input`.
+    func isValidSignature(_ signature: [UInt8], for input: [UInt8]) -> Bool {
+        switch self {
+        case .ed25519(let key):
+            return key.isValidSignature(signature, for: input)
+        case .p256(let key):
+            guard let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
+            // SHA-256 of the input, as ES256 specifies.
+            return key.isValidSignature(ecdsa, for: input)
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import JWTKit
 
 /// The login host's public keys as a relying party knows them: a configured set, or a
 /// JWKS fetched from the login host and cached.
@@ -14,8 +13,8 @@ public actor TrustedKeySet {
     public typealias Fetch = @Sendable () async throws -> JWKSDocument
     public typealias CacheableFetch = @Sendable () async throws -> FetchedJWKS
 
-    private var collection = JWTKeyCollection()
-    private var known: [String: SigningAlgorithm] = [:]
+    /// By kid: only the key a token names is ever tried, and only with its own algorithm.
+    private var known: [String: VerifyingKey] = [:]
     private let fetch: CacheableFetch?
     private let clock: any BatonClock
     private var lastFetch: Date?
@@ -66,27 +65,37 @@ public actor TrustedKeySet {
 
     /// True when `kid` is (or, after an allowed refetch, becomes) a trusted key.
     public func contains(kid: String) async -> Bool {
-        await algorithm(ofKid: kid) != nil
+        await key(kid) != nil
     }
 
     /// True when `kid` is (or becomes) a trusted key for `algorithm`: a key is only
     /// ever used with its own algorithm (RFC 8725 §3.1).
     public func contains(kid: String, algorithm: SigningAlgorithm) async -> Bool {
-        await self.algorithm(ofKid: kid) == algorithm
+        await key(kid)?.algorithm == algorithm
     }
 
-    /// The algorithm of the trusted key `kid`, refreshing an expired set first and
-    /// refetching for an unknown kid when allowed.
-    private func algorithm(ofKid kid: String) async -> SigningAlgorithm? {
+    /// What checking a signature found.
+    enum SignatureCheck: Sendable {
+        /// No trusted key `kid` for the pinned algorithm: `token_unknown_key`.
+        case unknownKey
+        case invalid
+        case valid
+    }
+
+    /// Checks `signature` over `input` with the trusted key `kid` only, and only if that
+    /// key is one of `algorithm`.
+    func check(signature: [UInt8], over input: [UInt8], kid: String, algorithm: SigningAlgorithm) async -> SignatureCheck {
+        guard let key = await key(kid), key.algorithm == algorithm else { return .unknownKey }
+        return key.isValidSignature(signature, for: input) ? .valid : .invalid
+    }
+
+    /// The trusted key `kid`, refreshing an expired set first and refetching for an
+    /// unknown kid when allowed.
+    private func key(_ kid: String) async -> VerifyingKey? {
         if fetch != nil, isStale { await fetchShared() }
-        if let algorithm = known[kid] { return algorithm }
+        if let key = known[kid] { return key }
         await refetchIfAllowed()
         return known[kid]
-    }
-
-    /// Verifies the signature with jwt-kit, using only the key named by `kid`.
-    func verify<Payload: JWTPayload>(_ token: String, as type: Payload.Type) async throws -> Payload {
-        try await collection.verify(token, as: type)
     }
 
     private var isStale: Bool {
@@ -136,17 +145,14 @@ public actor TrustedKeySet {
         freshUntil = started.addingTimeInterval(lifetime)
     }
 
+    /// Replaces the set; a key that is not one (coordinates off the curve) fails the whole
+    /// document, and the cached set stays.
     private func install(_ jwks: JWKSDocument) async throws {
-        let fresh = JWTKeyCollection()
-        var kids: [String: SigningAlgorithm] = [:]
+        var keys: [String: VerifyingKey] = [:]
         for jwk in jwks.keys {
-            try await jwk.add(to: fresh)
-            kids[jwk.kid] = jwk.algorithm
+            guard let key = jwk.verifyingKey else { throw BatonError.storeUnavailable }
+            keys[jwk.kid] = key
         }
-        // jwt-kit makes the first key the default and would verify an unknown or
-        // missing kid against it: clear it so only the named key is ever used.
-        _ = await fresh.clearDefault()
-        collection = fresh
-        known = kids
+        known = keys
     }
 }

@@ -1,5 +1,3 @@
-import JWTKit
-
 /// The claims of a handoff token: exactly these, all required but `nbf`, and nothing
 /// else (PROTOCOL.md "The handoff token"). Nothing about the person travels here; `sid`
 /// is a handle the relying party looks up over the back channel.
@@ -57,8 +55,18 @@ public struct HandoffClaims: VerifiableClaims, Equatable {
         self.init(iss: iss, aud: aud, sid: sid, jti: jti, iat: iat, exp: exp, nonce: nonce, nbf: times["nbf"])
     }
 
-    /// Claims are checked by ``HandoffVerifier`` with an injected clock, not here.
-    public func verify(using algorithm: some JWTAlgorithm) async throws {}
+    public func jsonBytes() -> [UInt8] {
+        var json = JSONText()
+        json.string("iss", iss)
+        json.string("aud", aud)
+        json.string("sid", sid)
+        json.string("jti", jti)
+        json.integer("iat", iat)
+        json.integer("exp", exp)
+        if let nbf { json.integer("nbf", nbf) }
+        json.string("nonce", nonce)
+        return json.close()
+    }
 
     /// The nonce a login host puts in a token for the relying party's `state`.
     public static func nonce(forState state: String) -> String {

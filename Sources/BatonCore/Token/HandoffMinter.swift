@@ -1,4 +1,3 @@
-import JWTKit
 import Synchronization
 
 /// Mints handoff tokens on the login host: a 10-second (by default), single-use JWT
@@ -9,7 +8,7 @@ public struct HandoffMinter: Sendable {
     public let lifetime: Int64
     public let clock: any BatonClock
     public let keys: SigningKeySource
-    private let signers = SignerCache()
+    private let headers = HeaderCache()
 
     /// What was minted: the token for the redirect, and what the login host may log.
     public struct Minted: Sendable {
@@ -22,7 +21,6 @@ public struct HandoffMinter: Sendable {
     /// A minter signing with `key` only; `lifetime` is clamped to 1...60 seconds.
     public init(issuer: String, key: SigningKey, lifetime: Int64 = 10, clock: any BatonClock) async {
         self.init(issuer: issuer, keys: SigningKeySource(ring: SigningKeyRing(keys: [key]), clock: clock), lifetime: lifetime, clock: clock)
-        _ = try? await signers.collection(for: key)
     }
 
     /// A minter signing with whichever key of `keys` is active at each mint.
@@ -52,28 +50,34 @@ public struct HandoffMinter: Sendable {
         return Minted(token: try await sign(claims), jti: claims.jti, iat: claims.iat, exp: claims.exp)
     }
 
-    /// Signs `claims` with the active key under the `typ` of their kind.
+    /// Signs `claims` with the active key under the `typ` of their kind: the compact
+    /// serialization `header.payload.signature`, each part base64url.
     func sign<Claims: VerifiableClaims>(_ claims: Claims) async throws -> String {
         let key = keys.activeKey()
-        var header = JWTHeader()
-        header.typ = Claims.tokenType.rawValue
-        return try await signers.collection(for: key).sign(claims, kid: JWKIdentifier(string: key.kid), header: header)
+        var input = headers.encoded(for: key, type: Claims.tokenType)
+        input += "." + Base64URL.encode(claims.jsonBytes())
+        return input + "." + Base64URL.encode(try key.sign(Array(input.utf8)))
     }
 }
 
-/// jwt-kit signers for the keys a minter has used, built once per key rather than per
-/// token; only the last few are kept, as keys rotate.
-final class SignerCache: Sendable {
-    private let collections = Mutex<[(kid: String, collection: JWTKeyCollection)]>([])
+/// The encoded header of each (key, token type) a minter has signed with, built once
+/// rather than per token; only the last few are kept, as keys rotate.
+final class HeaderCache: Sendable {
+    private let headers = Mutex<[(key: String, header: String)]>([])
 
-    func collection(for key: SigningKey) async throws -> JWTKeyCollection {
-        if let cached = collections.withLock({ $0.first { $0.kid == key.kid }?.collection }) { return cached }
-        let collection = JWTKeyCollection()
-        try await key.add(to: collection)
-        collections.withLock { cache in
-            cache.removeAll { $0.kid == key.kid }
-            cache = Array(cache.suffix(3)) + [(key.kid, collection)]
+    func encoded(for key: SigningKey, type: TokenType) -> String {
+        let name = key.kid + " " + type.rawValue
+        if let cached = headers.withLock({ $0.first { $0.key == name }?.header }) { return cached }
+        // RFC 7515: `alg` and `kid`; RFC 8725 §3.11: an explicit `typ`. Nothing else.
+        var json = JSONText()
+        json.string("alg", key.algorithm.rawValue)
+        json.string("kid", key.kid)
+        json.string("typ", type.rawValue)
+        let header = Base64URL.encode(json.close())
+        headers.withLock { cache in
+            cache.removeAll { $0.key == name }
+            cache = Array(cache.suffix(7)) + [(name, header)]
         }
-        return collection
+        return header
     }
 }

@@ -1,9 +1,8 @@
 import Foundation
-import JWTKit
 
 /// A kind of token Baton verifies: its `typ`, its claim set read strictly, and the
 /// registered claims every kind shares.
-public protocol VerifiableClaims: JWTPayload {
+public protocol VerifiableClaims: Sendable {
     /// The `typ` header this kind must carry (RFC 8725 §3.11).
     static var tokenType: TokenType { get }
     /// The longest `exp - iat` this kind may ever have.
@@ -15,6 +14,8 @@ public protocol VerifiableClaims: JWTPayload {
     var iat: Int64 { get }
     var exp: Int64 { get }
     var nbf: Int64? { get }
+    /// The claims as the JSON a token carries, for minting.
+    func jsonBytes() -> [UInt8]
 }
 
 /// Verifies a handoff token for one relying party: steps 1 and 2 of "Redeeming a
@@ -26,7 +27,8 @@ public typealias LogoutTokenVerifier = TokenVerifier<LogoutClaims>
 
 /// The strict verification every Baton token goes through, in this order: the
 /// pre-parse, the pinned algorithm, `typ`, the claim types, a known `kid`, the
-/// signature (by jwt-kit, with only the named key), then `iss`, `aud` and the times.
+/// signature (by swift-crypto, with only the named key, over the exact bytes the token
+/// carries: nothing is parsed twice), then `iss`, `aud` and the times.
 public struct TokenVerifier<Claims: VerifiableClaims>: Sendable {
     /// At most two seconds of clock skew are forgiven (PROTOCOL.md).
     public static var maximumLeeway: Int64 { 2 }
@@ -72,14 +74,16 @@ public struct TokenVerifier<Claims: VerifiableClaims>: Sendable {
         guard jws.typ == expectedType.rawValue else { throw .tokenWrongType }
         let claims = try Claims(strict: jws.claims)
         // The key must be trusted for the pinned algorithm, never another one's key.
-        guard let kid = jws.kid, !kid.isEmpty, kid.utf8.count <= 128, await keys.contains(kid: kid, algorithm: algorithm) else {
-            throw .tokenUnknownKey
-        }
-        guard algorithm.isWellFormedSignature(jws.signature) else { throw .tokenInvalidSignature }
-        do {
-            _ = try await keys.verify(token, as: Claims.self)
-        } catch {
+        guard let kid = jws.kid, !kid.isEmpty, kid.utf8.count <= 128 else { throw .tokenUnknownKey }
+        guard algorithm.isWellFormedSignature(jws.signature) else {
+            // A malformed signature over a kid nobody trusts is still an unknown key.
+            guard await keys.contains(kid: kid, algorithm: algorithm) else { throw .tokenUnknownKey }
             throw .tokenInvalidSignature
+        }
+        switch await keys.check(signature: jws.signature, over: jws.signingInput, kid: kid, algorithm: algorithm) {
+        case .unknownKey: throw .tokenUnknownKey
+        case .invalid: throw .tokenInvalidSignature
+        case .valid: break
         }
         try check(claims)
         return claims

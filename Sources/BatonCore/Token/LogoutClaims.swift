@@ -1,5 +1,3 @@
-import JWTKit
-
 /// The claims of a back-channel logout token (PROTOCOL.md, after OpenID Connect
 /// Back-Channel Logout 1.0 §2.4): exactly iss, aud, iat, exp, jti, sid and events
 /// with the back-channel-logout member; no nonce, nothing about the person.
@@ -18,10 +16,6 @@ public struct LogoutClaims: VerifiableClaims, Equatable {
     public var sid: String
     public var events: [String: [String: String]]
     public var nbf: Int64? { nil }
-
-    enum CodingKeys: String, CodingKey {
-        case iss, aud, iat, exp, jti, sid, events
-    }
 
     /// A logout claim set for `sid`, sent to `aud`.
     public init(iss: String, aud: String, iat: Int64, exp: Int64, jti: String, sid: String) {
@@ -64,6 +58,17 @@ public struct LogoutClaims: VerifiableClaims, Equatable {
         self.init(iss: iss, aud: aud, iat: iat, exp: exp, jti: jti, sid: sid)
     }
 
-    /// Claims are checked by ``TokenVerifier`` with an injected clock, not here.
-    public func verify(using algorithm: some JWTAlgorithm) async throws {}
+    public func jsonBytes() -> [UInt8] {
+        var json = JSONText()
+        json.string("iss", iss)
+        json.string("aud", aud)
+        json.integer("iat", iat)
+        json.integer("exp", exp)
+        json.string("jti", jti)
+        json.string("sid", sid)
+        var event: [UInt8] = []
+        JSONText.append(quoted: Self.event, to: &event)
+        json.raw("events", "{" + String(decoding: event, as: UTF8.self) + ":{}}")
+        return json.close()
+    }
 }
