@@ -26,6 +26,7 @@ extension RelyingPartyHost {
                 return logoutRefusal(.tokenReplayed)
             }
             let ended = try await store.deleteRPSessions(loginSID: claims.sid, clientID: configuration.clientID)
+            gate.forget(loginSID: claims.sid)
             metrics.count("baton_backchannel_logouts", [("result", "ok")])
             logger.info("back-channel logout", metadata: ["sid": .string(Secrets.fingerprint(claims.sid)), "ended": "\(ended)"])
             return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))

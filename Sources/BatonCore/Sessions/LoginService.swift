@@ -24,6 +24,11 @@ public struct LoginService: Sendable {
     public let timeouts: Timeouts
     public let throttle: LoginThrottle
     private let recorded = RecordedHandoffs()
+    /// Sessions read by cookie lately: a person's burst of handoffs (one page opening
+    /// several relying parties) reads the store once. Ending a session here forgets it
+    /// at once; one ended by another process (the CLI, a replica) is seen within a second,
+    /// and a token minted meanwhile finds the session gone at the relying party's lookup.
+    private let cached = CachedLoginSessions()
 
     /// A service over `store`.
     public init(
@@ -104,8 +109,17 @@ public struct LoginService: Sendable {
     /// cookie, or a session past its absolute or idle timeout (which is then ended).
     public func session(cookie: String?) async throws -> LoginSession? {
         guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 256 else { return nil }
-        guard let session = try await store.loginSession(secretHash: Secrets.hash(cookie)) else { return nil }
-        return try await live(session)
+        let secretHash = Secrets.hash(cookie)
+        let session: LoginSession
+        if let fresh = cached.session(secretHash: secretHash) {
+            session = fresh
+        } else {
+            guard let stored = try await store.loginSession(secretHash: secretHash) else { return nil }
+            session = stored
+        }
+        let live = try await live(session)
+        if let live { cached.keep(live) } else { cached.forget(sid: session.sid) }
+        return live
     }
 
     /// The live session with public handle `sid`, or nil. Asking is not activity: a
@@ -143,20 +157,25 @@ public struct LoginService: Sendable {
     /// relying party that looked it up. Returns those clients (nil: no such session).
     @discardableResult
     public func endSession(sid: String) async throws -> [String]? {
-        try await store.endLoginSession(sid: sid, queueLogoutAt: clock.now())
+        cached.forget(sid: sid)
+        return try await store.endLoginSession(sid: sid, queueLogoutAt: clock.now())
     }
 
     /// Ends every session that is idle or past its absolute expiry; returns their sids.
     public func endStaleSessions() async throws -> [String] {
         let now = clock.now()
         let stale = try await store.staleLoginSessions(now: now, idleBefore: now.addingTimeInterval(-timeouts.idle))
-        for sid in stale { try await store.endLoginSession(sid: sid, queueLogoutAt: now) }
+        for sid in stale {
+            cached.forget(sid: sid)
+            try await store.endLoginSession(sid: sid, queueLogoutAt: now)
+        }
         return stale
     }
 
     private func live(_ session: LoginSession, touch: Bool = true) async throws -> LoginSession? {
         let now = clock.now()
         guard now < session.expiresAt, now.timeIntervalSince(session.lastSeen) < timeouts.idle else {
+            cached.forget(sid: session.sid)
             try await store.endLoginSession(sid: session.sid, queueLogoutAt: now)
             return nil
         }
@@ -184,5 +203,35 @@ final class RecordedHandoffs: Sendable {
             if keys.count >= Self.capacity { keys.removeAll(keepingCapacity: true) }
             keys.insert(key)
         }
+    }
+}
+
+/// Login sessions by the hash of their cookie, each kept for ``lifetime``.
+final class CachedLoginSessions: Sendable {
+    static let lifetime: Duration = .seconds(1)
+    static let capacity = 50_000
+    private let sessions = Mutex<[String: (session: LoginSession, readAt: ContinuousClock.Instant)]>([:])
+
+    func session(secretHash: String) -> LoginSession? {
+        let now = ContinuousClock.now
+        guard let entry = sessions.withLock({ $0[secretHash] }), now - entry.readAt < Self.lifetime else { return nil }
+        return entry.session
+    }
+
+    func keep(_ session: LoginSession) {
+        let now = ContinuousClock.now
+        sessions.withLock { sessions in
+            if let entry = sessions[session.secretHash], now - entry.readAt < Self.lifetime {
+                // Still fresh: keep when it was read, take what changed (a touch).
+                sessions[session.secretHash] = (session, entry.readAt)
+                return
+            }
+            if sessions.count >= Self.capacity { sessions.removeAll(keepingCapacity: true) }
+            sessions[session.secretHash] = (session, now)
+        }
+    }
+
+    func forget(sid: String) {
+        sessions.withLock { sessions in sessions = sessions.filter { $0.value.session.sid != sid } }
     }
 }

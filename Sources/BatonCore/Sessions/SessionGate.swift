@@ -32,16 +32,21 @@ public final class SessionGate: Sendable {
         /// Idle expiry is this coarse: a session's last use is recorded only once it is
         /// this much older than the recorded one.
         public var touchGranularity: TimeInterval
+        /// How long a session read from the store answers requests before it is read
+        /// again. A session this process ends is forgotten at once; one ended by another
+        /// replica of this relying party is seen within this time.
+        public var cacheLifetime: Duration
 
         public init(
             idleTimeout: TimeInterval, revalidateInterval: TimeInterval, revalidateGrace: TimeInterval,
-            allowedGroups: [String] = [], touchGranularity: TimeInterval = 60
+            allowedGroups: [String] = [], touchGranularity: TimeInterval = 60, cacheLifetime: Duration = .seconds(1)
         ) {
             self.idleTimeout = idleTimeout
             self.revalidateInterval = revalidateInterval
             self.revalidateGrace = revalidateGrace
             self.allowedGroups = allowedGroups
             self.touchGranularity = touchGranularity
+            self.cacheLifetime = cacheLifetime
         }
     }
 
@@ -75,6 +80,10 @@ public final class SessionGate: Sendable {
     /// Back-channel questions under way, by login session: callers arriving meanwhile
     /// wait for the same answer instead of asking again.
     private let revalidations = Mutex<[String: Task<Result<SessionInfo, BatonError>, Never>]>([:])
+    /// Sessions read from the store lately, by id hash, with when they were read.
+    private let cache = Mutex<[String: (session: RPSession, readAt: ContinuousClock.Instant)]>([:])
+    /// Bounds the cache: past this many sessions it starts again.
+    static let cacheCapacity = 50_000
 
     public init(
         clientID: String, store: any RPSessionStore, directory: any LoginSessionDirectory, clock: any BatonClock, policy: Policy
@@ -92,7 +101,7 @@ public final class SessionGate: Sendable {
         guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 256 else { return .signedOut(nil) }
         let stored: RPSession?
         do {
-            stored = try await store.rpSession(idHash: Secrets.hash(cookie))
+            stored = try await read(idHash: Secrets.hash(cookie))
         } catch {
             return .storeUnavailable
         }
@@ -138,9 +147,31 @@ public final class SessionGate: Sendable {
         return true
     }
 
-    /// Forgets what was learned about a session that has been ended elsewhere (logout).
+    /// Forgets a session that has been ended elsewhere (its logout): what was learned
+    /// about it, and its cached copy.
     public func forget(idHash: String) {
         _ = learned.withLock { $0.removeValue(forKey: idHash) }
+        _ = cache.withLock { $0.removeValue(forKey: idHash) }
+    }
+
+    /// Forgets every cached session of login session `loginSID` (a back-channel logout).
+    public func forget(loginSID: String) {
+        cache.withLock { cache in cache = cache.filter { $0.value.session.loginSID != loginSID } }
+    }
+
+    /// The stored session, from the cache while it is fresh; an unknown id is never cached.
+    private func read(idHash: String) async throws -> RPSession? {
+        let now = ContinuousClock.now
+        if let cached = cache.withLock({ $0[idHash] }), now - cached.readAt < policy.cacheLifetime { return cached.session }
+        guard let session = try await store.rpSession(idHash: idHash) else {
+            _ = cache.withLock { $0.removeValue(forKey: idHash) }
+            return nil
+        }
+        cache.withLock { cache in
+            if cache.count >= Self.cacheCapacity { cache.removeAll(keepingCapacity: true) }
+            cache[idHash] = (session, now)
+        }
+        return session
     }
 
     /// How many sessions have something learned that is not written yet.
@@ -203,12 +234,13 @@ public final class SessionGate: Sendable {
     }
 
     private func end(_ session: RPSession, _ reason: Ending) async -> Decision {
+        // Forgotten first: a failed delete must not leave it answering from the cache.
+        forget(idHash: session.idHash)
         do {
             try await store.deleteRPSession(idHash: session.idHash)
         } catch {
             return .storeUnavailable
         }
-        forget(idHash: session.idHash)
         return .signedOut(reason)
     }
 }
