@@ -10,6 +10,7 @@ public final class AttackContext: Sendable {
     let http: HTTPClient
     private let loginCookie = Mutex<String?>(nil)
     private let listener = Mutex<OutboundListener?>(nil)
+    private let registrations = Mutex<[String: Registration]>([:])
 
     init(target: AttackTarget, http: HTTPClient) {
         self.target = target
@@ -78,19 +79,97 @@ public final class AttackContext: Sendable {
         return (raw, jwk)
     }
 
+    /// What a relying party is registered as on the login host, read from its own
+    /// `/sso/start` redirect: the suite never assumes Baton's demo names.
+    struct Registration: Sendable {
+        let clientID: String
+        let redirectURI: String
+    }
+
+    /// `rpOrigin`'s registration. Checked once: the login host must mint a token for
+    /// exactly these parameters, or every case that varies them would pass for nothing.
+    func registration(of rpOrigin: String) async throws -> Registration {
+        if let known = registrations.withLock({ $0[rpOrigin] }) { return known }
+        let browser = try await signedIn()
+        let start = try await browser.get(rpOrigin + "/sso/start?return_to=%2F")
+        guard start.status == 303, let handoff = start.resolvedLocation, handoff.hasPrefix(login + "/handoff?"),
+            let query = PublicURL(handoff)?.queryItems,
+            let clientID = query.first(where: { $0.name == "client_id" })?.value,
+            let redirectURI = query.first(where: { $0.name == "redirect_uri" })?.value
+        else {
+            throw BrowserError.unexpected("\(rpOrigin)/sso/start answered \(start.status) to \(start.location ?? "nowhere"), not to \(login)/handoff")
+        }
+        let minted = try await browser.get(handoff, crossSite: true)
+        guard minted.status == 302, let callback = minted.location, callback.hasPrefix(redirectURI), Browser.token(in: callback) != nil else {
+            throw BrowserError.unexpected("/handoff did not mint for client \(clientID)'s own redirect_uri: \(minted.status)")
+        }
+        let registration = Registration(clientID: clientID, redirectURI: redirectURI)
+        registrations.withLock { $0[rpOrigin] = registration }
+        return registration
+    }
+
+    /// Posts the logout form of `origin/` (both hosts have one there while signed in).
+    func logOut(_ browser: Browser, at origin: String) async throws -> HTTPExchange {
+        let home = try await browser.get(origin + "/")
+        guard let form = HTMLForm.logout(in: home.body, pageURL: home.url) else {
+            throw BrowserError.unexpected("no <form method=post action=/logout> on \(origin)/ (it answered \(home.status))")
+        }
+        return try await browser.submit(form, on: home)
+    }
+
+    /// True when `response` sends a browser off to sign in at a relying party:
+    /// `303 /sso/start?return_to=...` (PROTOCOL.md, the relying party's `GET /`).
+    func sendsToSignIn(_ response: HTTPExchange) -> Bool {
+        response.status == 303 && response.resolvedLocation.flatMap { PublicURL($0)?.path } == "/sso/start"
+    }
+
     /// Judges a refusal: the status PROTOCOL.md gives `code`, the `Baton-Error`
     /// header, and no session cookie.
     func refused(_ response: HTTPExchange, _ code: BatonError) -> Verdict {
+        refused(response, oneOf: [code])
+    }
+
+    /// Judges a refusal of a request with several faults: PROTOCOL.md lets the relying
+    /// party refuse it for any one of them, so any of `codes` (with its status) passes,
+    /// as long as no session cookie is set. The detail names the code it got.
+    func refused(_ response: HTTPExchange, oneOf codes: [BatonError]) -> Verdict {
         let sessionSet = response.setCookie("__Host-baton_session").map { !$0.hasPrefix("__Host-baton_session=;") } ?? false
         let got = "\(response.status) \(response.batonError ?? "-")"
-        if response.status == code.status, response.batonError == code.code, !sessionSet {
-            return .pass("refused with \(got)")
+        let matches = codes.contains { response.status == $0.status && response.batonError == $0.code }
+        if matches, !sessionSet {
+            let others = codes.filter { $0.code != response.batonError }.map(\.code)
+            return .pass("refused with \(got)" + (others.isEmpty ? "" : " (\(others.joined(separator: ", ")) would do too)"))
         }
-        return .fail("expected \(code.status) \(code.code), got \(got)\(sessionSet ? " and a session cookie" : "")")
+        let expected = codes.map { "\($0.status) \($0.code)" }.joined(separator: " or ")
+        return .fail("expected \(expected), got \(got)\(sessionSet ? " and a session cookie" : "")")
     }
 
     /// Judges a successful redemption: 303 and a new session cookie.
     func redeemed(_ response: HTTPExchange) -> Bool {
         response.status == 303 && response.setCookie("__Host-baton_session").map { !$0.hasPrefix("__Host-baton_session=;") } == true
+    }
+
+    /// After a refusal, the real callback again, with the sign-in's state cookie put
+    /// back (a refusal may clear it): it redeems when the refusal burned nothing.
+    func redeemAfterRefusal(_ browser: Browser, callback: String, state: String?, at rpOrigin: String? = nil) async throws -> HTTPExchange {
+        let host = PublicURL(rpOrigin ?? dashboard)!.host
+        if let state { await browser.jar.plant("__Host-baton_state", state, host: host) }
+        return try await browser.get(callback)
+    }
+
+    /// Judges the real token's redemption after a forgery was refused: it redeems; or
+    /// it is refused at the state check, which comes after the burn (step 4 after
+    /// step 3), so its jti was not burned either (the refusal used up the state).
+    func unburned(_ response: HTTPExchange) -> (Bool, String) {
+        if redeemed(response) { return (true, "redeemed") }
+        if [BatonError.stateMissing, .stateMismatch].contains(where: { response.batonError == $0.code && response.status == $0.status }) {
+            return (true, "reached the state check (\(response.batonError ?? "")): its jti was not burned")
+        }
+        return (false, "answered \(response.status) \(response.batonError ?? "-"): the refusal burned it")
+    }
+
+    /// The browser's state cookie at `rpOrigin` (the dashboard by default).
+    func stateCookie(_ browser: Browser, at rpOrigin: String? = nil) async -> String? {
+        await browser.jar.value("__Host-baton_state", host: PublicURL(rpOrigin ?? dashboard)!.host)
     }
 }

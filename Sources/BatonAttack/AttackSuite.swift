@@ -56,8 +56,14 @@ public struct AttackOutcome: Sendable, Codable, Equatable {
     public var passed: Bool
     public var detail: String
 
-    /// `PASS group/case: detail` or `FAIL group/case: detail`.
-    public var line: String { "\(passed ? "PASS" : "FAIL") \(group)/\(name): \(detail)" }
+    /// True for a case of the `hardening` group: Baton's choice, beyond PROTOCOL.md.
+    public var beyondContract: Bool { group == AttackSuite.hardening }
+
+    /// `PASS group/case: detail` or `FAIL group/case: detail`; a hardening case says
+    /// that it checks more than the contract.
+    public var line: String {
+        "\(passed ? "PASS" : "FAIL") \(group)/\(name): \(detail)" + (beyondContract ? " (Baton's hardening, beyond the contract)" : "")
+    }
 }
 
 /// One attack: what it tries, and how it judges the answer.
@@ -86,9 +92,12 @@ public struct Verdict: Sendable {
 /// The replay-attack suite: a black box that speaks only HTTP to a running login
 /// host and its relying parties, as PROTOCOL.md describes them.
 public struct AttackSuite: Sendable {
-    /// The groups, in the order they run.
+    /// The groups, in the order they run. All but the last check PROTOCOL.md; the
+    /// last, `hardening`, checks Baton's own choices beyond it. `forward-auth` needs a
+    /// proxy in front of an app (``optionalGroups``).
     public static let groups = [
         "replay", "forgery", "audience", "csrf", "redirects", "cookies", "headers", "backchannel", "robustness", "forward-auth",
+        hardening,
     ]
 
     /// Groups that need more than the login host and a relying party, and what they need.
@@ -102,7 +111,7 @@ public struct AttackSuite: Sendable {
     /// Every case, in order.
     public static var cases: [AttackCase] {
         replayCases + forgeryCases + audienceCases + csrfCases + redirectCases + cookieCases + headerCases
-            + backChannelCases + robustnessCases + forwardAuthCases
+            + backChannelCases + robustnessCases + forwardAuthCases + hardeningCases
     }
 
     /// The groups a run of `only` (every group when nil) can include against this target:

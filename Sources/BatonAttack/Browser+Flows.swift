@@ -17,16 +17,27 @@ extension Browser {
     /// every redirect back; the callback URL (with its token) is recorded.
     public func signIn(rpOrigin: String, username: String, password: String, returnTo: String = "/") async throws -> Trace {
         var chain = try await follow(try await get(rpOrigin + "/sso/start?return_to=" + Browser.formEncode(returnTo)))
-        if let form = chain.last, form.status == 200, PublicURL(form.url)?.path == "/login" {
-            var fields = HTMLForm.inputs(in: form.body).filter { $0.name != "username" && $0.name != "password" }
-            fields.append(("username", username))
-            fields.append(("password", password))
-            guard let origin = PublicURL(form.url)?.origin else { throw BrowserError.badURL(form.url) }
-            let posted = try await post(origin + "/login", form: fields.map { ($0.name, $0.value) })
+        if let page = chain.last, page.status == 200, let form = HTMLForm.signIn(in: page.body, pageURL: page.url) {
+            let posted = try await submit(form, on: page, filling: [("username", username), ("password", password)])
             chain += try await follow(posted)
         }
         let callback = chain.first { PublicURL($0.url)?.path == "/sso/callback" }?.url
         return Trace(chain: chain, callbackURL: callback)
+    }
+
+    /// Submits `form` of `page` as a browser does: every field it holds, `values`
+    /// typed in (replacing fields of the same name), to the URL its `action` names.
+    public func submit(_ form: HTMLForm, on page: HTTPExchange, filling values: [(String, String)] = [], crossSite: Bool = false)
+        async throws -> HTTPExchange
+    {
+        guard let target = form.target(from: page.url) else { throw BrowserError.badURL(page.url) }
+        let fields = form.filled(values)
+        guard form.method == "post" else {
+            let query = fields.map { Browser.formEncode($0.0) + "=" + Browser.formEncode($0.1) }.joined(separator: "&")
+            let base = target.prefix { $0 != "?" }
+            return try await get(base + "?" + query, crossSite: crossSite)
+        }
+        return try await post(target, form: fields, crossSite: crossSite)
     }
 
     /// Starts a sign-in at `rpOrigin` and walks to the login host's 302, stopping

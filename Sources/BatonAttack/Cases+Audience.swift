@@ -1,20 +1,35 @@
 import BatonCore
 
 extension AttackSuite {
+    /// A token minted for `from` redeemed at `at`, in the attacker's own browser,
+    /// which holds the state cookie the token was minted for (copied to `at`): the
+    /// audience is the token's only fault. Then it still redeems where it belongs.
+    static func crossAudience(_ name: String, from: @escaping @Sendable (AttackContext) -> String?, at: @escaping @Sendable (AttackContext) -> String?)
+        -> AttackCase
+    {
+        AttackCase("audience", name) { context in
+            guard let from = from(context), let at = at(context) else { return .fail("needs --reports: no second relying party") }
+            let (browser, callback, token) = try await context.freshToken(at: from)
+            let state = await context.stateCookie(browser, at: from)
+            if let state { await browser.jar.plant("__Host-baton_state", state, host: PublicURL(at)!.host) }
+            let refusal = context.refused(try await context.redeem(browser, token: token, at: at), .tokenWrongAudience)
+            guard refusal.passed else { return refusal }
+            let home = try await context.redeemAfterRefusal(browser, callback: callback, state: state, at: from)
+            let (unburned, what) = context.unburned(home)
+            return .check(unburned, refusal.detail + "; at \(PublicURL(from)!.host) it then " + what)
+        }
+    }
+
     static let audienceCases: [AttackCase] = [
-        AttackCase("audience", "reports-token-at-dashboard") { context in
-            guard let reports = context.target.reportsOrigin else { return .fail("needs --reports: no second relying party to mint for") }
-            let (browser, _, token) = try await context.freshToken(at: reports)
-            _ = try await browser.get(context.dashboard + "/sso/start?return_to=%2F")
-            return context.refused(try await context.redeem(browser, token: token, at: context.dashboard), .tokenWrongAudience)
-        },
-        AttackCase("audience", "dashboard-token-at-reports") { context in
-            guard let reports = context.target.reportsOrigin else { return .fail("needs --reports: no second relying party to redeem at") }
-            let (browser, _, token) = try await context.freshToken(at: context.dashboard)
-            _ = try await browser.get(reports + "/sso/start?return_to=%2F")
-            return context.refused(try await context.redeem(browser, token: token, at: reports), .tokenWrongAudience)
-        },
+        crossAudience("reports-token-at-dashboard", from: { $0.target.reportsOrigin }, at: { $0.dashboard }),
+        crossAudience("dashboard-token-at-reports", from: { $0.dashboard }, at: { $0.target.reportsOrigin }),
     ]
+
+    /// A refused form post: PROTOCOL.md says "CSRF protected" and gives no status, so
+    /// any 4xx passes.
+    static func refusedForm(_ response: HTTPExchange) -> Bool {
+        (400..<500).contains(response.status)
+    }
 
     static let csrfCases: [AttackCase] = [
         AttackCase("csrf", "no-state-cookie") { context in
@@ -41,45 +56,72 @@ extension AttackSuite {
         },
         AttackCase("csrf", "login-form-without-csrf-token") { context in
             let browser = context.browser()
-            _ = try await browser.get(context.login + "/login")
+            let page = try await browser.get(context.login + "/login")
+            guard let form = HTMLForm.signIn(in: page.body, pageURL: page.url) else { return .fail("no sign-in form at /login (\(page.status))") }
+            // Only the fields PROTOCOL.md names: every other hidden input (the CSRF token among them) left out.
+            let named = ["username", "password", "continue"]
+            let dropped = form.fields.map(\.name).filter { !named.contains($0) }
+            guard !dropped.isEmpty else { return .fail("the sign-in form has no hidden field besides continue: no CSRF token") }
             let response = try await browser.post(
-                context.login + "/login", form: [("username", context.target.username), ("password", context.target.password), ("continue", "/")])
+                form.target(from: page.url) ?? context.login + "/login",
+                form: [("username", context.target.username), ("password", context.target.password), ("continue", "/")])
+            let home = try await browser.get(context.login + "/")
             return .check(
-                response.status == 403 && response.setCookie("__Host-baton_login") == nil, "answered \(response.status)")
+                refusedForm(response) && response.setCookie("__Host-baton_login") == nil && home.status == 303,
+                "without \(dropped.joined(separator: ", ")) it answered \(response.status); the login host's / then answered \(home.status)")
         },
-        AttackCase("csrf", "cross-site-login-post") { context in
-            let browser = context.browser()
-            let form = try await browser.get(context.login + "/login")
-            let csrf = HTMLForm.value("csrf", in: form.body) ?? ""
-            // A cross-site POST carries no SameSite=Lax cookie: the double-submit fails.
-            let response = try await browser.post(
-                context.login + "/login",
-                form: [("csrf", csrf), ("username", context.target.username), ("password", context.target.password)], crossSite: true)
-            return .check(response.status == 403 && response.setCookie("__Host-baton_login") == nil, "answered \(response.status)")
+        AttackCase("csrf", "login-post-with-another-browsers-form") { context in
+            // Login CSRF: the attacker's page posts the attacker's own form (and name and
+            // password) from the victim's browser, which has visited the login host too.
+            let attacker = context.browser()
+            let page = try await attacker.get(context.login + "/login")
+            guard let form = HTMLForm.signIn(in: page.body, pageURL: page.url) else { return .fail("no sign-in form at /login (\(page.status))") }
+            let victim = context.browser()
+            _ = try await victim.get(context.login + "/login")
+            let response = try await victim.submit(
+                form, on: page, filling: [("username", context.target.username), ("password", context.target.password)], crossSite: true)
+            let home = try await victim.get(context.login + "/")
+            return .check(
+                refusedForm(response) && response.setCookie("__Host-baton_login") == nil && home.status == 303,
+                "the cross-site post answered \(response.status); the victim's login host / then answered \(home.status)")
         },
         AttackCase("csrf", "dashboard-logout-without-csrf-token") { context in
             let (browser, callback, _) = try await context.freshToken()
             guard context.redeemed(try await browser.get(callback)) else { return .fail("sign-in failed") }
             let logout = try await browser.post(context.dashboard + "/logout", form: [])
             let home = try await browser.get(context.dashboard + "/")
-            return .check(logout.status == 403 && home.status == 200, "logout answered \(logout.status); the session then answered \(home.status)")
+            return .check(
+                refusedForm(logout) && home.status == 200,
+                "an empty logout post answered \(logout.status); the session then answered \(home.status)")
         },
         AttackCase("csrf", "login-logout-without-csrf-token") { context in
             let browser = try await context.signedIn()
-            let logout = try await browser.post(context.login + "/logout", form: [("csrf", "guessed-guessed-guessed-guessed")])
+            let page = try await browser.get(context.login + "/")
+            guard let form = HTMLForm.logout(in: page.body, pageURL: page.url) else { return .fail("no logout form on the login host's / (\(page.status))") }
+            // The form's own fields, every value a guess.
+            let guessed = form.fields.map { ($0.name, Secrets.random(bytes: 24)) }
+            let logout = try await browser.post(form.target(from: page.url) ?? context.login + "/logout", form: guessed)
             let home = try await browser.get(context.login + "/")
-            return .check(logout.status == 403 && home.status == 200, "logout answered \(logout.status); the session then answered \(home.status)")
+            return .check(
+                refusedForm(logout) && home.status == 200,
+                "a logout post with guessed \(guessed.map(\.0).joined(separator: ", ")) answered \(logout.status); the session then answered \(home.status)")
         },
     ]
 
     static let backChannelCases: [AttackCase] = {
-        func lookup(_ name: String, _ headers: @escaping @Sendable (String) -> [(String, String)]) -> AttackCase {
+        /// A lookup of a live sid with credentials that are not the client's. PROTOCOL.md:
+        /// "401 for a wrong client"; a header that is not even valid Basic may get 400.
+        func lookup(_ name: String, malformed: Bool = false, _ headers: @escaping @Sendable (_ sid: String, _ clientID: String) -> [(String, String)])
+            -> AttackCase
+        {
             AttackCase("backchannel", name) { context in
                 let (_, _, token) = try await context.freshToken()
                 guard let sid = TokenForge(token: token)?.claim("sid") else { return .fail("no sid in the token") }
-                let response = try await context.browser().get(context.login + "/api/sessions/" + sid, headers: headers(sid))
+                let clientID = try await context.registration(of: context.dashboard).clientID
+                let response = try await context.browser().get(context.login + "/api/sessions/" + sid, headers: headers(sid, clientID))
+                let statuses = malformed ? [400, 401] : [401]
                 return .check(
-                    response.status == 401 && !response.body.contains(context.target.username),
+                    statuses.contains(response.status) && !response.body.contains(context.target.username),
                     "answered \(response.status)")
             }
         }
@@ -87,19 +129,20 @@ extension AttackSuite {
             ("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
         }
         return [
-            lookup("no-credentials") { _ in [] },
-            lookup("wrong-client-secret") { _ in [basic("dashboard", "wrong-secret-wrong-secret")] },
-            lookup("unknown-client") { _ in [basic("mallory", "wrong-secret-wrong-secret")] },
-            lookup("bearer-sid") { sid in [("Authorization", "Bearer " + sid)] },
-            lookup("bearer-token-of-the-handoff") { _ in [("Authorization", "Bearer x.y.z")] },
-            lookup("malformed-basic") { _ in [("Authorization", "Basic !!!not-base64!!!")] },
+            lookup("no-credentials") { _, _ in [] },
+            lookup("wrong-client-secret") { _, clientID in [basic(clientID, "wrong-secret-wrong-secret")] },
+            lookup("unknown-client") { _, _ in [basic("mallory", "wrong-secret-wrong-secret")] },
+            lookup("bearer-sid") { sid, _ in [("Authorization", "Bearer " + sid)] },
+            lookup("bearer-token-of-the-handoff") { _, _ in [("Authorization", "Bearer x.y.z")] },
+            lookup("malformed-basic", malformed: true) { _, _ in [("Authorization", "Basic !!!not-base64!!!")] },
             AttackCase("backchannel", "sid-is-not-a-login-cookie") { context in
                 let (_, _, token) = try await context.freshToken()
                 guard let sid = TokenForge(token: token)?.claim("sid") else { return .fail("no sid in the token") }
                 let attacker = context.browser()
                 await attacker.jar.plant("__Host-baton_login", sid, host: PublicURL(context.login)!.host)
                 let home = try await attacker.get(context.login + "/")
-                return .check(home.status == 303 && home.location?.hasSuffix("/login") == true, "the login host answered \(home.status)")
+                let path = home.resolvedLocation.flatMap { PublicURL($0)?.path }
+                return .check(home.status == 303 && path == "/login", "the login host answered \(home.status) to \(home.location ?? "nowhere")")
             },
         ]
     }()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One response as a black-box client saw it.
 public struct HTTPExchange: Sendable {
     public let method: String
@@ -18,6 +20,9 @@ public struct HTTPExchange: Sendable {
     }
 
     public var location: String? { header("Location") }
+
+    /// The status and the `Baton-Error` code when there is one: `401 token_expired`, `303`.
+    public var answer: String { "\(status)" + (batonError.map { " " + $0 } ?? "") }
     public var batonError: String? { header("Baton-Error") }
     public var setCookies: [String] { headers(named: "Set-Cookie") }
 
@@ -68,6 +73,17 @@ public struct PublicURL: Sendable, Equatable {
 
     /// The path without the query.
     public var path: String { String(target.prefix { $0 != "?" }) }
+
+    /// The query's name-value pairs, form-decoded (`+` is a space), in order.
+    public var queryItems: [(name: String, value: String)] {
+        guard let query else { return [] }
+        return query.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }
+    }
 
     /// The query string after `?`, if any.
     public var query: String? {

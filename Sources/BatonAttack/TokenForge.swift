@@ -32,6 +32,10 @@ public struct TokenForge: Sendable {
 
     public var kid: String? { member("kid", in: headerJSON) }
 
+    /// The real header's `alg`: the one the relying party pins (EdDSA unless ES256 is
+    /// configured), so that a forgery's other faults are not hidden behind a wrong one.
+    public var alg: String { member("alg", in: headerJSON) ?? "EdDSA" }
+
     private func member(_ name: String, in json: String) -> String? {
         guard let members = try? StrictJSON.parseObject(Array(json.utf8)) else { return nil }
         return members.first { $0.0 == name }?.1.stringValue

@@ -4,34 +4,34 @@ import Foundation
 import Hummingbird
 
 extension RelyingPartyHost {
-    /// `GET /sso/start?return_to=PATH`: a new random state in a cookie, its hash and
-    /// `return_to` in the store, and a 303 to the login host's `/handoff`.
-    func start(_ request: Request) async throws -> Response {
+    /// `GET /sso/start?return_to=PATH`: a new state (in a cookie, and to the login
+    /// host), the return path in a cookie its MAC covers, and a 303 to `/handoff`.
+    /// Nothing is written: anyone may call this.
+    func start(_ request: Request) -> Response {
         let returnTo = Redirects.localPathOrRoot(FormFields(query: request).all("return_to").first)
-        let state = Secrets.random(bytes: 32)
-        let now = clock.now()
-        do {
-            try await store.insertPendingSignIn(
-                PendingSignIn(
-                    stateHash: Secrets.hash(state), clientID: configuration.clientID, returnTo: returnTo, startedAt: now,
-                    expiresAt: now.addingTimeInterval(300)))
-        } catch {
-            return storeFailure(error)
+        let signIn = states.start(returnTo: returnTo, at: clock.now())
+        var response = Response.redirect(handoffLocation(state: signIn.state))
+        let maxAge = Int(SignInStateSealer.lifetime)
+        response.setCookie(BatonCookie.state.set(signIn.state, maxAge: maxAge))
+        if let returnCookie = SignInStateSealer.returnCookie(for: returnTo) {
+            response.setCookie(BatonCookie.returnTo.set(returnCookie, maxAge: maxAge))
+        } else if BatonCookie.returnTo.isPresent(in: request) {
+            response.setCookie(BatonCookie.returnTo.clear())
         }
-        let location =
-            configuration.issuer + "/handoff?client_id=" + encode(configuration.clientID) + "&redirect_uri="
-            + encode(configuration.redirectURI) + "&state=" + state
-        var response = Response.redirect(location)
-        response.setCookie(BatonCookie.state.set(state, maxAge: 300))
         return response
+    }
+
+    /// The login host's `/handoff` URL for `state`, from configuration only.
+    func handoffLocation(state: String) -> String {
+        handoffPrefix + state
     }
 
     /// `GET /sso/callback?token=JWT`: the six steps of redemption (see ``Redeemer``).
     func callback(_ request: Request) async -> Response {
         let result = await redeemer.redeem(
-            tokenParameters: FormFields(query: request).all("token"),
-            stateCookie: BatonCookie.state.value(in: request),
-            sessionCookie: BatonCookie.session.value(in: request))
+            CallbackRequest(
+                tokens: FormFields(query: request).all("token"), stateCookie: BatonCookie.state.value(in: request),
+                returnCookie: BatonCookie.returnTo.value(in: request), sessionCookie: BatonCookie.session.value(in: request)))
         var response: Response
         switch result.outcome {
         case .success(.created(let cookie, let session)):
@@ -60,12 +60,9 @@ extension RelyingPartyHost {
         }
         if result.stateConsumed {
             response.setCookie(BatonCookie.state.clear())
+            if BatonCookie.returnTo.isPresent(in: request) { response.setCookie(BatonCookie.returnTo.clear()) }
         }
         return response
-    }
-
-    private func encode(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? ""
     }
 
     func storeFailure(_ error: any Error) -> Response {

@@ -15,6 +15,10 @@ public struct RelyingPartyHost: Sendable {
     /// Decides whether a request's session is live and may pass: every page and
     /// `/sso/auth` ask it.
     public let gate: SessionGate
+    /// Starts and checks sign-ins, with nothing stored until the callback.
+    let states: SignInStateSealer
+    /// `issuer/handoff?client_id=…&redirect_uri=…&state=`, built once from configuration.
+    let handoffPrefix: String
     let logoutVerifier: LogoutTokenVerifier
     let pages: Pages
     let metrics = HostMetrics()
@@ -33,11 +37,17 @@ public struct RelyingPartyHost: Sendable {
         let verifier = HandoffVerifier(
             issuer: configuration.issuer, audience: configuration.clientID, keys: keys, clock: clock,
             leeway: configuration.leeway, maximumLifetime: configuration.maximumTokenLifetime, algorithm: configuration.algorithm)
+        let states = SignInStateSealer(clientID: configuration.clientID, secret: configuration.clientSecret)
+        self.states = states
         self.redeemer =
             redeemer
             ?? Redeemer(
-                clientID: configuration.clientID, verifier: verifier, store: store, directory: directory, clock: clock,
-                sessionLifetime: configuration.sessionLifetime, allowedGroups: configuration.allowedGroups)
+                clientID: configuration.clientID, verifier: verifier, store: store, directory: directory, states: states,
+                clock: clock, sessionLifetime: configuration.sessionLifetime, allowedGroups: configuration.allowedGroups)
+        func encode(_ value: String) -> String { value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "" }
+        self.handoffPrefix =
+            configuration.issuer + "/handoff?client_id=" + encode(configuration.clientID) + "&redirect_uri="
+            + encode(configuration.redirectURI) + "&state="
         self.gate = SessionGate(
             clientID: configuration.clientID, store: store, directory: directory, clock: clock,
             policy: .init(
@@ -55,18 +65,18 @@ public struct RelyingPartyHost: Sendable {
     }
 
     /// The router with every endpoint and the shared middleware.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<BatonRequestContext> {
+        let router = Router(context: BatonRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger))
         router.add(
             middleware: SecurityHeadersMiddleware(
-                contentSecurityPolicy: SecurityHeadersMiddleware<BasicRequestContext>.policy(),
+                contentSecurityPolicy: SecurityHeadersMiddleware<BatonRequestContext>.policy(),
                 pages: pages, site: configuration.title))
         // Before the safe-methods rule: `/sso/auth` answers every method alike.
         router.add(middleware: ForwardAuthMiddleware { request in await forwardAuth(request) })
         router.add(middleware: SafeMethodsMiddleware())
         router.get("/") { request, _ in await home(request) }
-        router.get("/sso/start") { request, _ in try await start(request) }
+        router.get("/sso/start") { request, _ in start(request) }
         router.get("/sso/callback") { request, _ in await callback(request) }
         router.post("/logout") { request, _ in try await signOut(request) }
         router.get("/sso/logout") { request, _ in signOutPage(request) }

@@ -31,8 +31,8 @@ struct TimelineView {
             Hop(
                 label: "Redeemed",
                 detail: String(
-                    format: "verified %.1f ms, jti burned %.1f ms, back channel %.1f ms", timeline.verifyMs, timeline.burnMs,
-                    timeline.backChannelMs),
+                    format: "verified %.1f ms, back channel %.1f ms, then the jti burned and this session created in one commit",
+                    timeline.verifyMs, timeline.backChannelMs),
                 milliseconds: redeem, approximate: false),
         ]
     }

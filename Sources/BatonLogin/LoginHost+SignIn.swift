@@ -20,7 +20,7 @@ extension LoginHost {
 
     /// `POST /login`: checks the CSRF token, the throttle and the password, then
     /// starts a new session and goes on to `continue`.
-    func signIn(_ request: Request) async throws -> Response {
+    func signIn(_ request: Request, context: BatonRequestContext) async throws -> Response {
         let fields = try await FormFields.body(of: request)
         let continuePath = Redirects.localPathOrRoot(fields.single("continue"))
         guard CSRF.isValid(request, form: fields) else {
@@ -31,20 +31,29 @@ extension LoginHost {
         else {
             return form(request, continuePath: continuePath, message: "Enter your username and password.", status: .badRequest)
         }
-        let throttleKeys = ["user:" + username.lowercased()]
-        if await throttle.isThrottled(throttleKeys) {
-            metrics.count("baton_login_failures", [("reason", "throttled")])
-            return form(
-                request, continuePath: continuePath, message: "Too many failed attempts. Wait a few minutes and try again.",
-                status: .tooManyRequests)
-        }
+        let address = ClientAddress.resolve(
+            peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers[values: .xForwardedFor],
+            trusted: configuration.trustedProxies)
         do {
-            guard let user = try await service.authenticate(username: username, password: password) else {
-                await throttle.recordFailure(throttleKeys)
+            let user: User
+            switch try await service.attemptSignIn(username: username, password: password, clientAddress: address) {
+            case .accepted(let accepted):
+                user = accepted
+            case .refused:
                 metrics.count("baton_login_failures", [("reason", "credentials")])
                 return form(request, continuePath: continuePath, message: "Wrong username or password.", status: .unauthorized)
+            case .throttled:
+                metrics.count("baton_login_failures", [("reason", "throttled")])
+                return form(
+                    request, continuePath: continuePath, message: "Too many failed attempts. Wait a few minutes and try again.",
+                    status: .tooManyRequests)
+            case .busy:
+                metrics.count("baton_login_failures", [("reason", "busy")])
+                var response = form(
+                    request, continuePath: continuePath, message: "Sign-in is busy. Try again in a moment.", status: .serviceUnavailable)
+                response.headers[.retryAfter] = "2"
+                return response
             }
-            await throttle.reset(throttleKeys)
             // Never adopt the session the browser brought: end it and start afresh.
             if let old = try await service.session(cookie: BatonCookie.login.value(in: request)) {
                 try await service.endSession(sid: old.sid)

@@ -14,7 +14,6 @@ public struct LoginHost: Sendable {
     let minter: HandoffMinter
     let signingKeys: SigningKeySource
     let pages: Pages
-    let throttle: LoginThrottle
     let handoffRequests: any HandoffRequestValidating
     /// Sends back-channel logout; nil when the host was built without an HTTP client
     /// (the queue then waits in the store for a host that has one).
@@ -33,7 +32,9 @@ public struct LoginHost: Sendable {
         logoutHTTP: HTTPClient? = nil
     ) async {
         self.configuration = configuration
-        self.service = LoginService(store: store, hasher: hasher, clock: clock, timeouts: configuration.sessionTimeouts)
+        self.service = LoginService(
+            store: store, hasher: hasher, clock: clock, timeouts: configuration.sessionTimeouts,
+            throttle: LoginThrottle(limits: configuration.throttle, clock: clock))
         self.signingKeys = SigningKeySource(ring: keyRing, file: keyFile, clock: clock) { [logger] event in
             switch event {
             case .reloaded(let kids): logger.info("signing keys reloaded", metadata: ["kids": .string(kids.joined(separator: ","))])
@@ -43,7 +44,6 @@ public struct LoginHost: Sendable {
         self.minter = HandoffMinter(
             issuer: configuration.publicOrigin, keys: signingKeys, lifetime: configuration.tokenLifetime, clock: clock)
         self.pages = pages
-        self.throttle = LoginThrottle(limit: configuration.throttleLimit, window: configuration.throttleWindow, clock: clock)
         self.clock = clock
         self.logger = logger
         self.handoffRequests = handoffRequests ?? configuration.clients
@@ -59,17 +59,17 @@ public struct LoginHost: Sendable {
     }
 
     /// The router with every endpoint and the middleware both hosts share.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<BatonRequestContext> {
+        let router = Router(context: BatonRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger))
         router.add(
             middleware: SecurityHeadersMiddleware(
-                contentSecurityPolicy: SecurityHeadersMiddleware<BasicRequestContext>.policy(formTargets: configuration.clientOrigins),
+                contentSecurityPolicy: SecurityHeadersMiddleware<BatonRequestContext>.policy(formTargets: configuration.clientOrigins),
                 pages: pages, site: "Baton login"))
         router.add(middleware: SafeMethodsMiddleware())
         router.get("/") { request, _ in try await home(request) }
         router.get("/login") { request, _ in try await loginForm(request) }
-        router.post("/login") { request, _ in try await signIn(request) }
+        router.post("/login") { request, context in try await signIn(request, context: context) }
         router.post("/logout") { request, _ in try await signOut(request) }
         router.post("/sessions/end") { request, _ in try await endSessions(request, all: false) }
         router.post("/sessions/end-all") { request, _ in try await endSessions(request, all: true) }

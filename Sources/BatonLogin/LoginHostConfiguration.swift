@@ -10,9 +10,12 @@ public struct LoginHostConfiguration: Sendable {
     /// Seconds from `iat` to `exp` of a handoff token (10 by default, at most 60).
     public var tokenLifetime: Int64
     public var sessionTimeouts: LoginService.Timeouts
-    /// Failed sign-ins per username before 429, within `throttleWindow` seconds.
-    public var throttleLimit: Int
-    public var throttleWindow: TimeInterval
+    /// How many failed sign-ins get 429, counted per (username, client address), per
+    /// address, and per username (a delay only): see ``LoginThrottle``.
+    public var throttle: LoginThrottle.Limits
+    /// Proxies whose `X-Forwarded-For` is believed when they are the TCP peer: the
+    /// throttle then counts by the last hop before them (see ``ClientAddress``).
+    public var trustedProxies: [IPNetwork]
     /// The algorithm of the keys this host creates (its first key, and each rotation).
     public var signingAlgorithm: SigningAlgorithm
     /// How long a rotated key is published before it signs: at least the JWKS max-age
@@ -30,7 +33,7 @@ public struct LoginHostConfiguration: Sendable {
     /// A login host configuration.
     public init(
         publicOrigin: String, clients: ClientRegistry, tokenLifetime: Int64 = 10,
-        sessionTimeouts: LoginService.Timeouts = .init(), throttleLimit: Int = 5, throttleWindow: TimeInterval = 300,
+        sessionTimeouts: LoginService.Timeouts = .init(), throttle: LoginThrottle.Limits = .init(), trustedProxies: [IPNetwork] = [],
         signingAlgorithm: SigningAlgorithm = .eddsa, keyActivationDelay: TimeInterval = Self.defaultKeyActivationDelay,
         jwksMaxAge: Int = Self.defaultJWKSMaxAge
     ) {
@@ -38,8 +41,8 @@ public struct LoginHostConfiguration: Sendable {
         self.clients = clients
         self.tokenLifetime = tokenLifetime
         self.sessionTimeouts = sessionTimeouts
-        self.throttleLimit = throttleLimit
-        self.throttleWindow = throttleWindow
+        self.throttle = throttle
+        self.trustedProxies = trustedProxies
         self.signingAlgorithm = signingAlgorithm
         self.keyActivationDelay = keyActivationDelay
         self.jwksMaxAge = jwksMaxAge

@@ -91,6 +91,9 @@ extension SQLiteStore {
                     ALTER TABLE rp_sessions ADD COLUMN groups TEXT NOT NULL DEFAULT '';
                     """)
         }
+        migrator.registerMigration("v4: sign-ins in flight travel in a MAC'd state, not in the store") { db in
+            try db.execute(sql: "DROP TABLE pending_sign_ins")
+        }
         return migrator
     }
 }

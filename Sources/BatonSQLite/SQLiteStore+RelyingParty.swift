@@ -2,27 +2,13 @@ import BatonCore
 import Foundation
 import GRDB
 
-extension SQLiteStore: PendingSignInStore {
-    public func insertPendingSignIn(_ pending: PendingSignIn) async throws {
-        try await write { db in
-            try db.execute(
-                sql: "INSERT INTO pending_sign_ins (state_hash, client_id, return_to, started_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [
-                    pending.stateHash, pending.clientID, pending.returnTo, pending.startedAt.sqliteSeconds,
-                    pending.expiresAt.sqliteSeconds,
-                ])
-        }
-    }
-
-    public func takePendingSignIn(stateHash: String, now: Date) async throws -> PendingSignIn? {
-        try await write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM pending_sign_ins WHERE state_hash = ?", arguments: [stateHash])
-            else { return nil }
-            try db.execute(sql: "DELETE FROM pending_sign_ins WHERE state_hash = ?", arguments: [stateHash])
-            let pending = PendingSignIn(
-                stateHash: row["state_hash"], clientID: row["client_id"], returnTo: row["return_to"],
-                startedAt: Date(sqliteSeconds: row["started_at"]), expiresAt: Date(sqliteSeconds: row["expires_at"]))
-            return pending.expiresAt > now ? pending : nil
+extension SQLiteStore: RelyingPartyStore {
+    public func burn(issuer: String, jti: String, until: Date, creating session: RPSession) async throws -> BurnOutcome {
+        let timeline = String(decoding: try JSONEncoder().encode(session.timeline), as: UTF8.self)
+        return try await write { db in
+            guard try Self.burn(db, issuer: issuer, jti: jti, until: until) == .burned else { return .alreadyUsed }
+            try Self.insert(db, session, timeline: timeline)
+            return .burned
         }
     }
 }
@@ -30,7 +16,10 @@ extension SQLiteStore: PendingSignInStore {
 extension SQLiteStore: RPSessionStore {
     public func insertRPSession(_ session: RPSession) async throws {
         let timeline = String(decoding: try JSONEncoder().encode(session.timeline), as: UTF8.self)
-        try await write { db in
+        try await write { db in try Self.insert(db, session, timeline: timeline) }
+    }
+
+    static func insert(_ db: Database, _ session: RPSession, timeline: String) throws {
             try db.execute(
                 sql: """
                     INSERT INTO rp_sessions (id_hash, client_id, login_sid, created_by_jti, return_to, subject, username,
@@ -43,7 +32,6 @@ extension SQLiteStore: RPSessionStore {
                     session.createdAt.sqliteSeconds, session.expiresAt.sqliteSeconds, timeline, session.lastSeen.sqliteSeconds,
                     session.lastValidated.sqliteSeconds,
                 ])
-        }
     }
 
     public func rpSession(idHash: String) async throws -> RPSession? {
@@ -111,7 +99,7 @@ extension SQLiteStore {
             var removed = 0
             // Login sessions past their absolute expiry go without a logout message: every
             // RP session was capped at that expiry. Deliveries past their deadline go too.
-            for table in ["used_tokens WHERE until", "pending_sign_ins WHERE expires_at", "rp_sessions WHERE expires_at",
+            for table in ["used_tokens WHERE until", "rp_sessions WHERE expires_at",
                 "login_sessions WHERE expires_at", "logout_deliveries WHERE deadline"]
             {
                 try db.execute(sql: "DELETE FROM \(table) < ?", arguments: [now.sqliteSeconds])

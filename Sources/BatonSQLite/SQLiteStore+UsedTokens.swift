@@ -4,14 +4,15 @@ import GRDB
 
 extension SQLiteStore: UsedTokenStore {
     public func burn(issuer: String, jti: String, until: Date) async throws -> BurnOutcome {
-        // One statement in one write transaction: SQLite's primary key decides, across
-        // threads and processes alike, and the transaction is committed (synchronous =
-        // FULL) before this returns.
-        try await write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO used_tokens (issuer, jti, until) VALUES (?, ?, ?)",
-                arguments: [issuer, jti, until.sqliteSeconds])
-            return db.changesCount == 1 ? .burned : .alreadyUsed
+        // One statement: SQLite's primary key decides, across threads and processes alike,
+        // and the group transaction holding it is committed (synchronous = FULL) before
+        // this returns.
+        try await write { db in try Self.burn(db, issuer: issuer, jti: jti, until: until) }
+    }
+
+    public func isBurned(issuer: String, jti: String) async throws -> Bool {
+        try await read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM used_tokens WHERE issuer = ? AND jti = ?", arguments: [issuer, jti]) ?? false
         }
     }
 
@@ -21,5 +22,11 @@ extension SQLiteStore: UsedTokenStore {
             try db.execute(sql: "DELETE FROM used_tokens WHERE until < ?", arguments: [date.sqliteSeconds])
             return db.changesCount
         }
+    }
+
+    static func burn(_ db: Database, issuer: String, jti: String, until: Date) throws -> BurnOutcome {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO used_tokens (issuer, jti, until) VALUES (?, ?, ?)", arguments: [issuer, jti, until.sqliteSeconds])
+        return db.changesCount == 1 ? .burned : .alreadyUsed
     }
 }

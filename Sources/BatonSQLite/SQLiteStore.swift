@@ -7,6 +7,7 @@ import GRDB
 /// used-token store.
 public final class SQLiteStore: Sendable {
     let pool: DatabasePool
+    let committer: GroupCommitter
     public let path: String
 
     /// Opens (creating if needed) the database at `path` and migrates it.
@@ -29,6 +30,7 @@ public final class SQLiteStore: Sendable {
         // writer as it does: put FULL back on the one connection that burns jtis.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try Self.migrator.migrate(pool)
+        committer = GroupCommitter(pool: pool)
         // The file holds session hashes and password hashes: owner only.
         chmod(path, 0o600)
     }
@@ -51,7 +53,7 @@ public final class SQLiteStore: Sendable {
     }
 
     static let tables = [
-        "users", "login_sessions", "session_lookups", "logout_deliveries", "used_tokens", "pending_sign_ins", "rp_sessions",
+        "users", "login_sessions", "session_lookups", "logout_deliveries", "used_tokens", "rp_sessions",
     ]
 
     /// Runs a read, mapping every database failure to ``StoreError``.
@@ -63,10 +65,11 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    /// Runs a write transaction, mapping every database failure to ``StoreError``.
+    /// Runs a write in the next group-committed transaction (see ``GroupCommitter``),
+    /// mapping every database failure to ``StoreError``.
     func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.write(body)
+            return try await committer.write(body)
         } catch let error as DatabaseError {
             throw StoreError("sqlite write failed: \(error.resultCode)")
         }

@@ -112,6 +112,20 @@ struct ConfigReader {
         return names
     }
 
+    /// An optional list of IP addresses and CIDR blocks (`10.0.0.0/8`, `::1`).
+    mutating func networks(_ key: String) throws -> [IPNetwork] {
+        guard values[key] != nil else {
+            used.insert(key)
+            return []
+        }
+        return try strings(key).map { text in
+            guard let network = IPNetwork(text) else {
+                throw ConfigurationError(field: name(key), message: "\"\(text)\" is not an IP address or CIDR block like 10.0.0.0/8")
+            }
+            return network
+        }
+    }
+
     /// Refuses fields nobody asked for: a misspelt `redirect_uri` must not pass quietly.
     func finish() throws {
         if let unknown = values.keys.sorted().first(where: { !used.contains($0) && !$0.hasPrefix("_") }) {

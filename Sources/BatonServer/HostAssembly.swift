@@ -56,7 +56,7 @@ public enum HostAssembly {
     /// off), an idle keep-alive connection closes after the idle timeout, and
     /// connections beyond the cap are closed at once.
     public static func application(
-        router: Router<BasicRequestContext>, listen: ListenAddress, connections: ConnectionSettings = ConnectionSettings(),
+        router: Router<BatonRequestContext>, listen: ListenAddress, connections: ConnectionSettings = ConnectionSettings(),
         logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let count = ConnectionCount(limit: connections.maxConnections, logger: logger)

@@ -85,10 +85,12 @@ public struct LoginHostFile: Sendable {
         guard Set(clients.map(\.clientID)).count == clients.count else {
             throw ConfigurationError(field: reader.name("clients"), message: "lists a client_id twice")
         }
+        let trustedProxies = try reader.networks("trusted_proxies")
         try reader.finish()
         host = LoginHostConfiguration(
             publicOrigin: origin, clients: ClientRegistry(clients), tokenLifetime: Int64(lifetime), sessionTimeouts: timeouts,
-            signingAlgorithm: keys.algorithm, keyActivationDelay: keys.activationDelay, jwksMaxAge: keys.maxAge)
+            trustedProxies: trustedProxies, signingAlgorithm: keys.algorithm, keyActivationDelay: keys.activationDelay,
+            jwksMaxAge: keys.maxAge)
     }
 }
 

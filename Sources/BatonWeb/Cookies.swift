@@ -7,6 +7,8 @@ public enum BatonCookie: String, Sendable {
     case login = "__Host-baton_login"
     case state = "__Host-baton_state"
     case session = "__Host-baton_session"
+    /// Where the sign-in in `state` goes after: the state's MAC covers it.
+    case returnTo = "__Host-baton_return"
     /// Double-submit CSRF token for the forms of either host.
     case csrf = "__Host-baton_csrf"
 
@@ -20,8 +22,19 @@ public enum BatonCookie: String, Sendable {
         Cookie(name: rawValue, value: "", maxAge: 0, path: "/", secure: true, httpOnly: true, sameSite: .lax)
     }
 
-    /// The value the request carries, if any. None when it is empty, longer than 256
-    /// bytes, or sent more than once: Baton never sets such a cookie, and a `__Host-`
+    /// True when the request sends this cookie at all (even empty, even twice).
+    public func isPresent(in request: Request) -> Bool {
+        request.headers[values: .cookie].contains { header in
+            header.split(separator: ";").contains { $0.drop { $0 == " " }.hasPrefix(rawValue + "=") }
+        }
+    }
+
+    /// Longer values were not set by Baton: random ids are 43 characters, and a return
+    /// path is at most 2048 bytes (base64url: 2731).
+    var maximumLength: Int { self == .returnTo ? 4096 : 256 }
+
+    /// The value the request carries, if any. None when it is empty, longer than
+    /// ``maximumLength``, or sent more than once: Baton never sets such a cookie, and a `__Host-`
     /// cookie exists at most once per host, so a second copy is a forgery and which one
     /// to believe is not a question worth answering.
     public func value(in request: Request) -> String? {
@@ -34,7 +47,7 @@ public enum BatonCookie: String, Sendable {
                 found = pair.dropFirst(rawValue.count + 1)
             }
         }
-        guard let found, !found.isEmpty, found.utf8.count <= 256 else { return nil }
+        guard let found, !found.isEmpty, found.utf8.count <= maximumLength else { return nil }
         return String(found)
     }
 }

@@ -6,7 +6,12 @@ struct AttackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attack",
         abstract: "Run the replay-attack suite against running hosts: one line per case, then 'N passed, N failed'.",
-        discussion: "Groups: \(AttackSuite.groups.joined(separator: ", ")). Exit status 1 when any case fails.")
+        discussion: """
+            Groups: \(AttackSuite.groups.joined(separator: ", ")). Every group but '\(AttackSuite.hardening)' checks \
+            PROTOCOL.md; '\(AttackSuite.hardening)' checks Baton's own choices beyond it (another implementation of \
+            the contract may fail it and still be correct), and says so on each of its lines. Exit status 1 when any \
+            case fails.
+            """)
 
     @Option(help: "Where to reach the login host, e.g. http://127.0.0.1:8080.")
     var login: String
@@ -38,7 +43,7 @@ struct AttackCommand: AsyncParsableCommand {
     @Flag(name: .customLong("password-stdin"), help: "Read the user's password from standard input (required).")
     var passwordFromStdin = false
 
-    @Option(help: "Only these groups, comma-separated.")
+    @Option(help: "Only these groups, comma-separated (leave out 'hardening' to check the contract alone).")
     var only: String?
 
     @Option(help: "Also write the outcomes as JSON to this file.")
@@ -72,7 +77,7 @@ struct AttackCommand: AsyncParsableCommand {
         let runnable = suite.runnableGroups(only: groups)
         for (group, needs) in AttackSuite.optionalGroups.sorted(by: { $0.key < $1.key })
         where !runnable.contains(group) && (groups?.contains(group) ?? true) {
-            FileHandle.standardOutput.write(Data("note: the \(group) group needs \(needs); it was not run\n".utf8))
+            FileHandle.standardError.write(Data("note: the \(group) group needs \(needs); it was not run\n".utf8))
         }
         let outcomes = await suite.run(only: groups) { outcome in
             FileHandle.standardOutput.write(Data((outcome.line + "\n").utf8))
@@ -82,6 +87,10 @@ struct AttackCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(outcomes).write(to: URL(fileURLWithPath: json))
+        }
+        if !(groups?.contains(AttackSuite.hardening) ?? true) {
+            // On standard error: standard output stays "one line per case, then the count".
+            FileHandle.standardError.write(Data("note: the hardening group (Baton's choices beyond the contract) was not run\n".utf8))
         }
         FileHandle.standardOutput.write(Data("\(outcomes.count - failed) passed, \(failed) failed\n".utf8))
         if failed > 0 { throw ExitCode(1) }

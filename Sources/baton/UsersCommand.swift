@@ -62,8 +62,9 @@ struct UsersCommand: AsyncParsableCommand {
             guard let line = readLine(strippingNewline: true), !line.isEmpty else {
                 throw ValidationError("no password on standard input")
             }
-            guard line.utf8.count >= 8, line.utf8.count <= 1024 else {
-                throw ValidationError("the password must be 8 to 1024 bytes")
+            guard line.utf8.count >= 8, PasswordHasher.isAcceptable(line) else {
+                throw ValidationError(
+                    "the password must be 8 to \(PasswordHasher.maximumPasswordBytes) bytes, without NUL: bcrypt ignores anything after")
             }
             let store = try SQLiteStore(path: login.database)
             let hash = await PasswordHasher(cost: UInt8(login.bcryptCost)).hash(line)

@@ -11,8 +11,9 @@ import Foundation
 struct StatelessRedeemer: HandoffRedeeming {
     let parts: RelyingPartyParts
 
-    func redeem(tokenParameters: [String], stateCookie: String?, sessionCookie: String?) async -> Redeemer.Result {
+    func redeem(_ callback: CallbackRequest) async -> Redeemer.Result {
         var result = Redeemer.Result(outcome: .failure(.tokenMissing), stateConsumed: false, jtiFingerprint: nil)
+        let tokenParameters = callback.tokens
         guard tokenParameters.count == 1 else {
             result.outcome = .failure(tokenParameters.isEmpty ? .tokenMissing : .tokenMalformed)
             return result
@@ -50,13 +51,15 @@ struct StatelessRedeemer: HandoffRedeeming {
 struct AnyAudienceRedeemer: HandoffRedeeming {
     let parts: RelyingPartyParts
 
-    func redeem(tokenParameters: [String], stateCookie: String?, sessionCookie: String?) async -> Redeemer.Result {
+    func redeem(_ callback: CallbackRequest) async -> Redeemer.Result {
         let audience =
-            tokenParameters.first.flatMap { try? CompactJWS(parsing: $0) }?.claims.first { $0.0 == "aud" }?.1.stringValue
+            callback.tokens.first.flatMap { try? CompactJWS(parsing: $0) }?.claims.first { $0.0 == "aud" }?.1.stringValue
             ?? parts.clientID
         let verifier = HandoffVerifier(issuer: parts.issuer, audience: audience, keys: parts.keys, clock: parts.clock)
-        return await Redeemer(clientID: parts.clientID, verifier: verifier, store: parts.store, directory: parts.directory, clock: parts.clock)
-            .redeem(tokenParameters: tokenParameters, stateCookie: stateCookie, sessionCookie: sessionCookie)
+        return await Redeemer(
+            clientID: parts.clientID, verifier: verifier, store: parts.store, directory: parts.directory, states: parts.states,
+            clock: parts.clock
+        ).redeem(callback)
     }
 }
 
@@ -72,3 +75,4 @@ struct AnyRedirectURI: HandoffRequestValidating {
         return client
     }
 }
+

@@ -219,7 +219,11 @@ struct ForwardAuthTests {
     @Test("a store failure is 503 store_unavailable, never a pass")
     func storeFailure() async throws {
         var options = TestHosts.Options()
-        options.dashboardStoreOverride = { SessionReadFailingStore(base: $0) }
+        options.dashboardStoreOverride = { base in
+            var store = OverridingStore(base: base)
+            store.rpSession = { _ in throw StoreError("disk I/O error") }
+            return store
+        }
         try await TestHosts.run(options: options) { hosts in
             let response = try await hosts.browser().request(
                 "GET", Self.auth, headers: [("Cookie", "__Host-baton_session=" + Secrets.random())], sendCookies: false)
@@ -252,20 +256,31 @@ extension SQLiteStore {
     func usedTokenCount() async throws -> Int { try await rowCounts()["used_tokens"] ?? -1 }
 }
 
-/// The dashboard's real store, whose session reads fail: a disk gone bad.
-struct SessionReadFailingStore: RelyingPartyStore {
-    let base: SQLiteStore
-    func burn(issuer: String, jti: String, until: Date) async throws -> BurnOutcome { try await base.burn(issuer: issuer, jti: jti, until: until) }
-    func pruneUsedTokens(before: Date) async throws -> Int { try await base.pruneUsedTokens(before: before) }
-    func insertPendingSignIn(_ pending: PendingSignIn) async throws { try await base.insertPendingSignIn(pending) }
-    func takePendingSignIn(stateHash: String, now: Date) async throws -> PendingSignIn? {
-        try await base.takePendingSignIn(stateHash: stateHash, now: now)
+
+@Suite("Unauthenticated requests write nothing")
+struct UnauthenticatedWritesTests {
+    @Test("a flood of /sso/start (with long return paths) leaves the relying party's database untouched, and sign-in still works")
+    func signInStartWritesNothing() async throws {
+        try await TestHosts.run { hosts in
+            let path = hosts.directory + "/dashboard.sqlite"
+            func bytes() -> [Int] {
+                ["", "-wal"].map { (try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? Int) ?? -1 }
+            }
+            let before = (bytes(), try await hosts.dashboardStore.rowCounts())
+            let browser = hosts.browser()
+            for index in 0..<200 {
+                let response = try await browser.get(
+                    TestHosts.dashboardOrigin + "/sso/start?return_to=" + Browser.formEncode("/" + String(repeating: "x", count: 1500) + "\(index)"))
+                #expect(response.status == 303)
+            }
+            #expect(bytes() == before.0, "the database files changed size")
+            #expect(try await hosts.dashboardStore.rowCounts() == before.1)
+            // The long return path still comes back after a real sign-in.
+            let long = "/reports/" + String(repeating: "y", count: 1500) + "?q=1"
+            let trace = try await hosts.browser().signIn(
+                rpOrigin: TestHosts.dashboardOrigin, username: TestHosts.username, password: TestHosts.password, returnTo: long)
+            let callback = try #require(trace.chain.first { PublicURL($0.url)?.path == "/sso/callback" })
+            #expect(callback.location == long)
+        }
     }
-    func insertRPSession(_ session: RPSession) async throws { try await base.insertRPSession(session) }
-    func rpSession(idHash: String) async throws -> RPSession? { throw StoreError("disk I/O error") }
-    func deleteRPSession(idHash: String) async throws -> Bool { try await base.deleteRPSession(idHash: idHash) }
-    func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int {
-        try await base.deleteRPSessions(loginSID: loginSID, clientID: clientID)
-    }
-    func refreshRPSessions(_ refreshes: [RPSessionRefresh]) async throws { try await base.refreshRPSessions(refreshes) }
 }

@@ -6,11 +6,106 @@ import Testing
 
 @Suite("The login host")
 struct LoginHostTests {
-    static func post(_ browser: Browser, username: String, password: String) async throws -> HTTPExchange {
+    static func post(_ browser: Browser, username: String, password: String, from address: String? = nil) async throws -> HTTPExchange {
         let form = try await browser.get(TestHosts.loginOrigin + "/login")
-        return try await browser.post(
-            TestHosts.loginOrigin + "/login",
-            form: [("csrf", HTMLForm.value("csrf", in: form.body) ?? ""), ("continue", "/"), ("username", username), ("password", password)])
+        return try await browser.request(
+            "POST", TestHosts.loginOrigin + "/login",
+            form: [("csrf", HTMLForm.value("csrf", in: form.body) ?? ""), ("continue", "/"), ("username", username), ("password", password)],
+            headers: address.map { [("X-Forwarded-For", $0)] } ?? [])
+    }
+
+    /// The login host believes X-Forwarded-For from 127.0.0.1, so a test can pose as many clients.
+    static var behindProxy: TestHosts.Options {
+        var options = TestHosts.Options()
+        options.trustedProxies = [IPNetwork("127.0.0.1")!]
+        return options
+    }
+
+    @Test("of 60 concurrent wrong guesses for alice from one address, at most 5 get a password check; the rest get 429")
+    func concurrentGuessesAreThrottledBeforeHashing() async throws {
+        var options = Self.behindProxy
+        options.hasher = PasswordHasher(cost: 8, concurrency: 2, queueLimit: 64)
+        try await TestHosts.run(options: options) { hosts in
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<60 {
+                    group.addTask { try await Self.post(hosts.browser(), username: "alice", password: "guess", from: "203.0.113.7").status }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 401 }.count <= 5, "\(statuses.filter { $0 == 401 }.count) guesses had their password checked")
+            #expect(statuses.filter { $0 == 401 }.count >= 1)
+            #expect(statuses.allSatisfy { $0 == 401 || $0 == 429 }, "\(Set(statuses))")
+        }
+    }
+
+    @Test("failures from one address never lock alice out of her own address")
+    func noLockoutFromElsewhere() async throws {
+        try await TestHosts.run(options: Self.behindProxy) { hosts in
+            func attempt(_ password: String, from address: String) async throws -> Int {
+                try await Self.post(hosts.browser(), username: "alice", password: password, from: address).status
+            }
+            for _ in 0..<5 {
+                let status = try await attempt("guess", from: "203.0.113.7")
+                #expect(status == 401)
+            }
+            let attacker = try await attempt(TestHosts.password, from: "203.0.113.7")
+            #expect(attacker == 429)
+            // Her own address, and an X-Forwarded-For whose first entry the attacker wrote: she is not locked out.
+            let own = try await attempt(TestHosts.password, from: "198.51.100.1")
+            #expect(own == 303)
+            let forgedChain = try await attempt(TestHosts.password, from: "203.0.113.7, 198.51.100.2")
+            #expect(forgedChain == 303)
+        }
+    }
+
+    @Test("a full password-hashing queue answers 503 with Retry-After, and the host keeps serving")
+    func boundedHashing() async throws {
+        var options = Self.behindProxy
+        options.hasher = PasswordHasher(cost: 10, concurrency: 1, queueLimit: 1)
+        try await TestHosts.run(options: options) { hosts in
+            let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for index in 0..<12 {
+                    group.addTask {
+                        let response = try await Self.post(hosts.browser(), username: "user\(index)", password: "guess", from: "10.1.0.\(index)")
+                        return (response.status, response.header("Retry-After"))
+                    }
+                }
+                group.addTask { (try await hosts.browser().get(TestHosts.loginOrigin + "/healthz").status, nil) }
+                return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
+            }
+            let busy = statuses.filter { $0.0 == 503 }
+            #expect(!busy.isEmpty, "\(statuses.map(\.0))")
+            #expect(busy.allSatisfy { $0.1 != nil })
+            #expect(statuses.allSatisfy { [200, 401, 503].contains($0.0) }, "\(statuses.map(\.0))")
+            #expect(statuses.contains { $0.0 == 200 }, "/healthz answered")
+        }
+    }
+
+    @Test("a password bcrypt would truncate never signs in: a NUL byte, or bytes past the 72nd")
+    func truncatedPasswords() async throws {
+        try await TestHosts.run { hosts in
+            let withNUL = try await Self.post(hosts.browser(), username: "alice", password: TestHosts.password + "\u{0}anything")
+            #expect(withNUL.status == 401)
+            let plain = try await Self.post(hosts.browser(), username: "alice", password: TestHosts.password)
+            #expect(plain.status == 303)
+        }
+    }
+
+    @Test("a hash made at an older cost is upgraded at the next sign-in, so real hashes cost what the decoy does")
+    func rehashOnSignIn() async throws {
+        var options = TestHosts.Options()
+        options.hasher = PasswordHasher(cost: 5)
+        try await TestHosts.run(options: options) { hosts in
+            try await hosts.loginStore.insertUser(
+                User(id: "user-carol", username: "carol", displayName: "Carol", passwordHash: await PasswordHasher(cost: 4).hash("carol-password"),
+                    createdAt: Date()))
+            let first = try await Self.post(hosts.browser(), username: "carol", password: "carol-password")
+            #expect(first.status == 303)
+            let hash = try #require(try await hosts.loginStore.user(username: "carol")?.passwordHash)
+            #expect(hash.hasPrefix("$2b$05$"), "\(hash.prefix(7))")
+            let again = try await Self.post(hosts.browser(), username: "carol", password: "carol-password")
+            #expect(again.status == 303)
+        }
     }
 
     @Test("a wrong password and an unknown user get the same single message, 401, no stack trace")

@@ -97,7 +97,7 @@ struct RedemptionRefusalTests {
     func storeFailureFailsClosed() async throws {
         var options = TestHosts.Options()
         // The real SQLite store, except that burning fails as a full disk or a lock timeout would.
-        options.dashboardStoreOverride = { BurnReplacingStore(base: $0) { _, _, _ in throw StoreError("disk I/O error") } }
+        options.dashboardStoreOverride = { OverridingStore.replacingBurn($0) { _, _, _ in throw StoreError("disk I/O error") } }
         try await TestHosts.run(options: options) { hosts in
             let browser = hosts.browser()
             let trace = try await browser.signIn(

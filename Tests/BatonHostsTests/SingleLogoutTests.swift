@@ -107,18 +107,27 @@ struct SingleLogoutTests {
         }
     }
 
-    @Test("activity on a relying party keeps the login session from idling out")
-    func relyingPartyActivityCountsOnTheLoginHost() async throws {
+    @Test("a relying party's lookups never keep the login session alive: only the person's own requests to the login host do")
+    func lookupsAreNotActivity() async throws {
         var options = TestHosts.Options()
         options.loginIdleTimeout = 600
         try await TestHosts.run(options: options) { hosts in
             let browser = try await hosts.signedInBrowser()
-            for _ in 0..<4 {
-                hosts.clock.advance(by: 300)  // 1200 s in all, twice the login idle timeout
-                #expect(try await browser.get(TestHosts.dashboardOrigin + "/").status == 200)  // revalidates
-                #expect(try await hosts.loginHost.reapStaleSessions() == 0)
+            let secret = try #require(await browser.jar.value("__Host-baton_login", host: "login.localhost"))
+            let sid = try #require(try await hosts.loginStore.loginSession(secretHash: Secrets.hash(secret))?.sid)
+            let lookup = [("Authorization", "Basic " + Data("dashboard:\(hosts.secrets["dashboard"]!)".utf8).base64EncodedString())]
+            for _ in 0..<3 {
+                hosts.clock.advance(by: 150)
+                // The relying party asks (a revalidation on a request, and a bare lookup): neither counts.
+                #expect(try await browser.get(TestHosts.dashboardOrigin + "/").status == 200)
+                #expect(try await hosts.browser().get(TestHosts.loginOrigin + "/api/sessions/" + sid, headers: lookup).status == 200)
             }
+            let stored = try #require(try await hosts.loginStore.loginSession(sid: sid))
+            #expect(stored.lastSeen.timeIntervalSince(stored.authTime) < 60, "a lookup moved last_seen")
+            // The person's own visit to the login host does count.
             #expect(try await browser.get(TestHosts.loginOrigin + "/").status == 200)
+            let touched = try #require(try await hosts.loginStore.loginSession(sid: sid))
+            #expect(touched.lastSeen.timeIntervalSince(touched.authTime) >= 450)
         }
     }
 

@@ -12,28 +12,23 @@ struct PruneTests {
         try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? -1 }
     }
 
-    @Test("prune(now:) removes expired tokens, pending sign-ins and sessions only")
+    @Test("prune(now:) removes expired tokens and sessions only")
     func pruneExpired() async throws {
         try await withTemporaryStore { store in
             try await store.insertUser(Records.user("user-1", "alice"))
             try await store.insertLoginSession(Records.loginSession(sid: "sid-old", userID: "user-1", secretHash: "h-old", expiresAt: at(-1)))
             try await store.insertLoginSession(Records.loginSession(sid: "sid-live", userID: "user-1", secretHash: "h-live", expiresAt: at(1)))
-            try await store.insertPendingSignIn(Records.pending("pending-old", expiresAt: at(-5)))
-            try await store.insertPendingSignIn(Records.pending("pending-live", expiresAt: at(5)))
-            try await store.insertPendingSignIn(Records.pending("pending-now", expiresAt: at(0)))
             try await store.insertRPSession(Records.rpSession("rp-old", expiresAt: at(-60)))
             try await store.insertRPSession(Records.rpSession("rp-live", expiresAt: at(60)))
             _ = try await store.burn(issuer: "iss", jti: "jti-old", until: at(-2))
             _ = try await store.burn(issuer: "iss", jti: "jti-live", until: at(2))
 
-            #expect(try await store.prune(now: at(0)) == 4)
+            #expect(try await store.prune(now: at(0)) == 3)
 
             #expect(try await store.loginSession(sid: "sid-old") == nil)
             #expect(try await store.loginSession(sid: "sid-live") != nil)
             #expect(try await store.rpSession(idHash: "rp-old") == nil)
             #expect(try await store.rpSession(idHash: "rp-live") != nil)
-            #expect(try await count("pending_sign_ins", in: store) == 2)
-            #expect(try await store.takePendingSignIn(stateHash: "pending-live", now: at(0)) != nil)
             #expect(try await store.burn(issuer: "iss", jti: "jti-live", until: at(2)) == .alreadyUsed)
             #expect(try await store.burn(issuer: "iss", jti: "jti-old", until: at(-2)) == .burned)
             #expect(try await store.user(id: "user-1") != nil)

@@ -132,4 +132,46 @@ struct UsedTokenStoreTests {
             }
         }
     }
+
+    @Test("concurrent burns of distinct jtis share group commits: every one burned and durable, in fewer transactions")
+    func groupCommit() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("rp.sqlite").path
+            let store = try SQLiteStore(path: path)
+            let before = store.committer.transactions
+            let outcomes = await withTaskGroup(of: BurnOutcome?.self) { group in
+                for index in 0..<200 {
+                    group.addTask { try? await store.burn(issuer: Self.issuer, jti: "distinct-\(index)-aaaaaaaaaaaaaa", until: at(12)) }
+                }
+                return await group.reduce(into: [BurnOutcome?]()) { $0.append($1) }
+            }
+            #expect(outcomes.allSatisfy { $0 == .burned })
+            let transactions = store.committer.transactions - before
+            #expect(transactions < 200, "200 burns took \(transactions) transactions")
+            // Committed before each caller was answered: another connection sees every row.
+            let outsider = try DatabaseQueue(path: path)
+            let rows = try await outsider.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM used_tokens") }
+            try outsider.close()
+            #expect(rows == 200)
+        }
+    }
+
+    @Test("one failing write in a group rolls back alone; the others in its transaction commit")
+    func failingWriteRollsBackAlone() async throws {
+        try await withTemporaryStore { store in
+            try await store.insertUser(Records.user("user-1", "alice"))
+            let results = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        // A duplicate username fails its own savepoint only.
+                        let username = index == 7 ? "alice" : "user\(index)"
+                        return (try? await store.insertUser(Records.user("id-\(index)", username))) != nil
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(results.filter { !$0 }.count == 1)
+            #expect(try await store.users().count == 20)
+        }
+    }
 }

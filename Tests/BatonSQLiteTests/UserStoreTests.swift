@@ -53,8 +53,8 @@ struct UserStoreTests {
             let stored = try #require(try await store.user(username: "alice"))
             #expect(stored.passwordHash == hash)
             #expect(!stored.passwordHash.contains("wonderland"))
-            #expect(await hasher.verify("wonderland", hash: stored.passwordHash))
-            #expect(await !hasher.verify("Wonderland", hash: stored.passwordHash))
+            #expect(try await hasher.verify("wonderland", hash: stored.passwordHash))
+            #expect(try await !hasher.verify("Wonderland", hash: stored.passwordHash))
         }
     }
 }

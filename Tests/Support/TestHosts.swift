@@ -73,6 +73,10 @@ public struct TestHosts: Sendable {
         public var jwksMaxAge = LoginHostConfiguration.defaultJWKSMaxAge
         /// How long the relying parties cache the JWKS at least and at most.
         public var jwksMaxAgeBounds = TrustedKeySet.defaultMaxAgeBounds
+        /// Proxies whose X-Forwarded-For the login host believes (tests pose as many clients).
+        public var trustedProxies: [IPNetwork] = []
+        /// The login host's password hasher.
+        public var hasher = PasswordHasher(cost: 4)
         /// The dashboard's `allowed_groups` (empty: anyone).
         public var dashboardAllowedGroups: [String] = []
 
@@ -106,7 +110,7 @@ public struct TestHosts: Sendable {
                     ? nil : "http://127.0.0.1:\(rpPorts[id]!)/sso/backchannel-logout")
         }
         let loginStore = try SQLiteStore(path: directory + "/login.sqlite")
-        let hasher = PasswordHasher(cost: 4)
+        let hasher = options.hasher
         try await loginStore.insertUser(
             User(
                 id: "user-alice", username: username, displayName: "Alice Liddell", email: email, groups: groups,
@@ -116,7 +120,8 @@ public struct TestHosts: Sendable {
         let login = await LoginHost(
             configuration: LoginHostConfiguration(
                 publicOrigin: loginOrigin, clients: ClientRegistry(clients), tokenLifetime: options.tokenLifetime,
-                sessionTimeouts: .init(idle: options.loginIdleTimeout), throttleLimit: options.throttleLimit,
+                sessionTimeouts: .init(idle: options.loginIdleTimeout), throttle: .init(perAccountAndAddress: options.throttleLimit),
+                trustedProxies: options.trustedProxies,
                 signingAlgorithm: options.signingAlgorithm, keyActivationDelay: options.keyActivationDelay,
                 jwksMaxAge: options.jwksMaxAge),
             store: loginStore, keyRing: ring, keyFile: directory + "/keys.json", pages: pages, hasher: hasher, clock: clock,
@@ -138,7 +143,8 @@ public struct TestHosts: Sendable {
                             fetchingCacheableWith: { try await backChannel.fetchKeySet() }, clock: clock,
                             maxAgeBounds: options.jwksMaxAgeBounds)
                         let parts = RelyingPartyParts(
-                            clientID: id, issuer: loginOrigin, keys: keys, store: store, directory: backChannel, clock: clock)
+                            clientID: id, issuer: loginOrigin, keys: keys, store: store, directory: backChannel,
+                            states: SignInStateSealer(clientID: id, secret: secrets[id]!), clock: clock)
                         return RelyingPartyHost(
                             pinning: options.relyingPartyAlgorithm ?? options.signingAlgorithm,
                             configuration: RelyingPartyConfiguration(
@@ -277,6 +283,7 @@ public struct RelyingPartyParts: Sendable {
     public let keys: TrustedKeySet
     public let store: any RelyingPartyStore
     public let directory: any LoginSessionDirectory
+    public let states: SignInStateSealer
     public let clock: any BatonClock
 }
 

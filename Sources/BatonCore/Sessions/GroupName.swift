@@ -45,8 +45,10 @@ public enum EmailAddress {
 /// Usernames as `baton users add` accepts them: 1 to 64 characters of
 /// `A-Za-z0-9._-@`. ASCII only, because the username travels in `Baton-User`.
 public enum Username {
+    public static let maximumLength = 64
+
     public static func isValid(_ name: String) -> Bool {
-        (1...64).contains(name.utf8.count)
+        (1...maximumLength).contains(name.utf8.count)
             && name.utf8.allSatisfy { byte in
                 GroupName.isValid(String(decoding: [byte], as: UTF8.self)) || byte == UInt8(ascii: "@")
             }

@@ -22,25 +22,69 @@ public struct LoginService: Sendable {
     public let hasher: PasswordHasher
     public let clock: any BatonClock
     public let timeouts: Timeouts
+    public let throttle: LoginThrottle
     private let recorded = RecordedHandoffs()
 
     /// A service over `store`.
-    public init(store: any LoginHostStore, hasher: PasswordHasher, clock: any BatonClock, timeouts: Timeouts = Timeouts()) {
+    public init(
+        store: any LoginHostStore, hasher: PasswordHasher, clock: any BatonClock, timeouts: Timeouts = Timeouts(),
+        throttle: LoginThrottle? = nil
+    ) {
         self.store = store
         self.hasher = hasher
         self.clock = clock
         self.timeouts = timeouts
+        self.throttle = throttle ?? LoginThrottle(clock: clock)
+    }
+
+    /// How one sign-in attempt ended.
+    public enum SignInAttempt: Sendable, Equatable {
+        case accepted(User)
+        /// A wrong username or password (one answer for both).
+        case refused
+        /// Too many recent failures: no password was checked.
+        case throttled
+        /// Every password-checking slot is taken: try again in a moment.
+        case busy
+    }
+
+    /// Checks a sign-in from `clientAddress`: the username's length first, then the
+    /// throttle's reservation (before any hashing), then the password.
+    public func attemptSignIn(username: String, password: String, clientAddress: String) async throws -> SignInAttempt {
+        // No user has a longer name: refuse before a key, a query or a hash is spent on it.
+        guard username.utf8.count <= Username.maximumLength else {
+            await throttle.recordFailure(username: String(decoding: username.utf8.prefix(Username.maximumLength), as: UTF8.self), address: clientAddress)
+            return .refused
+        }
+        guard let reservation = await throttle.reserve(username: username, address: clientAddress) else { return .throttled }
+        if reservation.delay > .zero { try? await Task.sleep(for: reservation.delay) }
+        let outcome: SignInAttempt
+        do {
+            outcome = try await authenticate(username: username, password: password).map(SignInAttempt.accepted) ?? .refused
+        } catch is PasswordHasher.Busy {
+            // Not a guess that was checked: it counts as nothing.
+            await throttle.settle(reservation, as: .uncounted)
+            return .busy
+        } catch {
+            await throttle.settle(reservation, as: .uncounted)
+            throw error
+        }
+        await throttle.settle(reservation, as: outcome == .refused ? .failed : .succeeded)
+        return outcome
     }
 
     /// The user whose password this is, or nil; an unknown username costs the same time.
+    /// A hash made at another cost than the configured one is replaced on success.
     public func authenticate(username: String, password: String) async throws -> User? {
-        guard username.utf8.count <= 256, password.utf8.count <= 1024,
-            let user = try await store.user(username: username)
-        else {
-            _ = await hasher.verifyDecoy(password)
+        guard username.utf8.count <= Username.maximumLength, let user = try await store.user(username: username) else {
+            _ = try await hasher.verifyDecoy(password)
             return nil
         }
-        return await hasher.verify(password, hash: user.passwordHash) ? user : nil
+        guard try await hasher.verify(password, hash: user.passwordHash) else { return nil }
+        if hasher.needsRehash(user.passwordHash) {
+            _ = try? await store.updatePasswordHash(username: user.username, passwordHash: await hasher.hash(password))
+        }
+        return user
     }
 
     /// Starts a new session for `user` under a new random secret (never an id the
@@ -64,12 +108,13 @@ public struct LoginService: Sendable {
         return try await live(session)
     }
 
-    /// The live session with public handle `sid`, or nil.
-    /// `touch`: a relying party asking on a person's request is activity too, so a
-    /// person busy on the dashboard is not signed out for being idle on the login host.
-    public func session(sid: String, touch: Bool = false) async throws -> LoginSession? {
+    /// The live session with public handle `sid`, or nil. Asking is not activity: a
+    /// relying party's lookups never keep a login session alive, since one could ask
+    /// long after the person has gone; only the person's own requests to the login host
+    /// (its pages, and every sign-in at a relying party) slide the idle timeout.
+    public func session(sid: String) async throws -> LoginSession? {
         guard sid.utf8.count <= 128, let session = try await store.loginSession(sid: sid) else { return nil }
-        return try await live(session, touch: touch)
+        return try await live(session, touch: false)
     }
 
     /// Records that a token for `sid` goes to `clientID`, before it is minted: that
@@ -84,10 +129,10 @@ public struct LoginService: Sendable {
 
     /// What the back channel tells `clientID` about `sid`; nil (a 404) when the session
     /// has ended, and when it was never handed to that client: a relying party learns
-    /// nothing about, and keeps nothing alive of, sessions that are not its own.
+    /// nothing about sessions that are not its own, and keeps none alive by asking.
     public func sessionInfo(sid: String, for clientID: String) async throws -> SessionInfo? {
         guard sid.utf8.count <= 128, try await store.clientsHandedTo(sid: sid).contains(clientID),
-            let session = try await session(sid: sid, touch: true), let user = try await store.user(id: session.userID)
+            let session = try await session(sid: sid), let user = try await store.user(id: session.userID)
         else { return nil }
         return SessionInfo(
             sid: session.sid, sub: user.id, username: user.username, display_name: user.displayName, email: user.email,

@@ -51,23 +51,6 @@ public struct LoginSession: Sendable, Equatable {
     }
 }
 
-/// A sign-in a relying party started: the hash of its `state`, and where to go after.
-public struct PendingSignIn: Sendable, Equatable {
-    public var stateHash: String
-    public var clientID: String
-    public var returnTo: String
-    public var startedAt: Date
-    public var expiresAt: Date
-
-    public init(stateHash: String, clientID: String, returnTo: String, startedAt: Date, expiresAt: Date) {
-        self.stateHash = stateHash
-        self.clientID = clientID
-        self.returnTo = returnTo
-        self.startedAt = startedAt
-        self.expiresAt = expiresAt
-    }
-}
-
 /// A session on a relying party, created by redeeming one handoff token.
 public struct RPSession: Sendable, Equatable {
     /// SHA-256 of the cookie's secret: the store never holds the secret.

@@ -64,15 +64,11 @@ public protocol UsedTokenStore: Sendable {
     /// of concurrent calls with the same pair gets `.burned`. The row is durable
     /// before this returns.
     func burn(issuer: String, jti: String, until: Date) async throws -> BurnOutcome
+    /// True when (`issuer`, `jti`) has been burned: a read that spares a replay the rest
+    /// of the work. Never a substitute for ``burn(issuer:jti:until:)``, which decides.
+    func isBurned(issuer: String, jti: String) async throws -> Bool
     /// Removes rows whose `until` has passed; returns how many.
     @discardableResult func pruneUsedTokens(before: Date) async throws -> Int
-}
-
-/// Sign-ins a relying party has started and not finished.
-public protocol PendingSignInStore: Sendable {
-    func insertPendingSignIn(_ pending: PendingSignIn) async throws
-    /// Removes and returns the pending sign-in, if it exists and has not expired.
-    func takePendingSignIn(stateHash: String, now: Date) async throws -> PendingSignIn?
 }
 
 /// Sessions on a relying party, keyed by the hash of their cookie secret.
@@ -109,4 +105,9 @@ public struct RPSessionRefresh: Sendable, Equatable {
 public typealias LoginHostStore = UserStore & LoginSessionStore & LogoutDeliveryStore
 
 /// Everything a relying party keeps.
-public typealias RelyingPartyStore = UsedTokenStore & PendingSignInStore & RPSessionStore
+public protocol RelyingPartyStore: UsedTokenStore, RPSessionStore {
+    /// A successful redemption's one durable write: burns (`issuer`, `jti`) and, only if
+    /// this call burned it, creates `session` — in one transaction, committed before this
+    /// returns. `.alreadyUsed` creates nothing.
+    func burn(issuer: String, jti: String, until: Date, creating session: RPSession) async throws -> BurnOutcome
+}

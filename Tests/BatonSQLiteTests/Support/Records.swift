@@ -11,10 +11,6 @@ enum Records {
         LoginSession(sid: sid, secretHash: secretHash, userID: userID, authTime: at(0), lastSeen: at(0), expiresAt: expiresAt, userAgent: "test-agent")
     }
 
-    static func pending(_ stateHash: String, clientID: String = "dashboard", returnTo: String = "/", expiresAt: Date = at(300)) -> PendingSignIn {
-        PendingSignIn(stateHash: stateHash, clientID: clientID, returnTo: returnTo, startedAt: at(0), expiresAt: expiresAt)
-    }
-
     static func rpSession(_ idHash: String, loginSID: String = "sid-1", clientID: String = "dashboard", expiresAt: Date = at(3600)) -> RPSession {
         RPSession(
             idHash: idHash, clientID: clientID, loginSID: loginSID, createdByJTI: "jti-\(idHash)", returnTo: "/reports?x=1",

@@ -67,17 +67,31 @@ struct RedeemerFixture {
         let keys = try await TrustedKeySet(fixed: JWKSDocument(keys: [key.publicJWK]), clock: clock)
         let verifier = HandoffVerifier(issuer: Self.issuer, audience: Self.clientID, keys: keys, clock: clock)
         self.backChannel = backChannel
-        redeemer = Redeemer(clientID: Self.clientID, verifier: verifier, store: store, directory: backChannel, clock: clock)
+        redeemer = Redeemer(
+            clientID: Self.clientID, verifier: verifier, store: store, directory: backChannel,
+            states: SignInStateSealer(clientID: Self.clientID, secret: Self.secret), clock: clock)
     }
 
-    /// What `/sso/start` does: a random state whose hash is stored with `returnTo`.
-    func startSignIn(returnTo: String = "/", clientID: String = RedeemerFixture.clientID, lifetime: TimeInterval = 300) async throws -> String {
-        let state = Secrets.random(bytes: 24)
-        try await store.insertPendingSignIn(
-            PendingSignIn(
-                stateHash: Secrets.hash(state), clientID: clientID, returnTo: returnTo, startedAt: clock.now(),
-                expiresAt: clock.now().addingTimeInterval(lifetime)))
-        return state
+    static let secret = "the-dashboards-client-secret-0123456789"
+    private let returnCookies = ReturnCookies()
+
+    /// States and the return cookies `/sso/start` set with them.
+    final class ReturnCookies: Sendable {
+        private let map = Mutex<[String: String]>([:])
+        func withLock<T>(_ body: (inout [String: String]) -> T) -> T { map.withLock { body(&$0) } }
+    }
+
+    /// What `/sso/start` does: a new state, sealed by `clientID`'s secret; its return
+    /// cookie is remembered and sent with that state by ``redeem(_:state:session:)``.
+    func startSignIn(returnTo: String = "/", clientID: String = RedeemerFixture.clientID) async throws -> String {
+        let signIn = SignInStateSealer(clientID: clientID, secret: Self.secret).start(returnTo: returnTo, at: clock.now())
+        returnCookies.withLock { $0[signIn.state] = SignInStateSealer.returnCookie(for: returnTo) }
+        return signIn.state
+    }
+
+    /// The return cookie `/sso/start` set with `state`.
+    func returnCookie(for state: String?) -> String? {
+        state.flatMap { state in returnCookies.withLock { $0[state] } }
     }
 
     /// What `/handoff` does for that state.
@@ -86,7 +100,11 @@ struct RedeemerFixture {
     }
 
     func redeem(_ tokens: [String], state: String?, session: String? = nil) async -> Redeemer.Result {
-        await redeemer.redeem(tokenParameters: tokens, stateCookie: state, sessionCookie: session)
+        await redeemer.redeem(callback(tokens, state: state, session: session))
+    }
+
+    func callback(_ tokens: [String], state: String?, session: String? = nil) -> CallbackRequest {
+        CallbackRequest(tokens: tokens, stateCookie: state, returnCookie: returnCookie(for: state), sessionCookie: session)
     }
 
     /// Rows in a table, read straight from the file.
