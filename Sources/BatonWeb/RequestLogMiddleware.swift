@@ -1,9 +1,10 @@
 import Hummingbird
 import Logging
 
-/// One log line per request: method, path **without** its query string (a query
-/// may carry a token), status and time. Hummingbird's own request logger prints the
-/// whole URI, so it is not used.
+/// One log line per request, at debug (`BATON_LOG_LEVEL=debug`): method, path
+/// **without** its query string (a query may carry a token), status and time.
+/// Hummingbird's own request logger prints the whole URI, so it is not used. At the
+/// default level nothing is formatted per request: a busy host's log holds its events.
 public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
@@ -11,6 +12,7 @@ public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     public init(logger: Logger) { self.logger = logger }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard logger.logLevel <= .debug else { return try await next(request, context) }
         let start = ContinuousClock.now
         let path = Self.loggable(request.uri.path)
         do {
@@ -36,7 +38,7 @@ public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     private func log(_ request: Request, _ path: String, _ status: Int, _ start: ContinuousClock.Instant) {
         let milliseconds = (ContinuousClock.now - start).components
         let ms = Double(milliseconds.seconds) * 1000 + Double(milliseconds.attoseconds) / 1e15
-        logger.info(
+        logger.debug(
             "request",
             metadata: [
                 "method": .string(request.method.rawValue), "path": .string(path), "status": .stringConvertible(status),

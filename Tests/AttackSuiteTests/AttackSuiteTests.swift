@@ -10,9 +10,17 @@ import Testing
 /// (the matching cases fail).
 @Suite("The attack suite, against strong and weakened hosts", .serialized)
 struct AttackSuiteTests {
+    /// The suite's outcomes against hosts built with `options`. First, a positive control:
+    /// a person signs in on both relying parties, so a weakened host that fails the suite
+    /// fails it for its weakness, not because it cannot sign anyone in at all.
     static func run(_ options: TestHosts.Options = .init(), only: Set<String>?) async throws -> [AttackOutcome] {
         try await TestHosts.run(options: options) { hosts in
-            await AttackSuite(target: hosts.attackTarget).run(only: only) { _ in }
+            let browser = try await hosts.signedInBrowser()
+            let dashboard = try await browser.get(TestHosts.dashboardOrigin + "/")
+            let reports = try await browser.navigate(TestHosts.reportsOrigin + "/")
+            #expect(dashboard.status == 200 && dashboard.body.contains("Alice Liddell"), "positive control: the dashboard signs alice in")
+            #expect(reports.status == 200 && reports.body.contains("Alice Liddell"), "positive control: reports signs alice in")
+            return await AttackSuite(target: hosts.attackTarget).run(only: only) { _ in }
         }
     }
 
@@ -104,12 +112,26 @@ struct AttackSuiteTests {
         #expect(!failed.contains("audience/dashboard-token-at-reports"), "the reports relying party is not weakened")
     }
 
+    @Test("the other direction: a reports relying party that accepts any audience fails the other audience case")
+    func anyAudienceAtReportsIsCaught() async throws {
+        var options = TestHosts.Options()
+        options.reportsRedeemer = { AnyAudienceRedeemer(parts: $0) }
+        let failed = Self.failed(try await Self.run(options, only: ["audience"]))
+        #expect(failed.contains("audience/dashboard-token-at-reports"))
+        #expect(!failed.contains("audience/reports-token-at-dashboard"), "the dashboard is not weakened")
+    }
+
     @Test("a login host that accepts any redirect_uri fails the redirect cases")
     func anyRedirectIsCaught() async throws {
         var options = TestHosts.Options()
         options.handoffRequests = { AnyRedirectURI(registry: $0) }
         let failed = Self.failed(try await Self.run(options, only: ["redirects"]))
-        for name in ["other-host", "other-path", "dot-dot", "added-query", "trailing-slash", "userinfo-at", "protocol-relative", "crlf"] {
+        let variants = [
+            "other-host", "other-path", "dot-dot", "added-query", "fragment", "trailing-slash", "case-change", "userinfo-at",
+            "at-after-host", "protocol-relative", "backslash", "crlf", "unicode-dots", "other-scheme", "empty",
+        ]
+        #expect(variants.count == 15)
+        for name in variants {
             #expect(failed.contains("redirects/redirect-uri-\(name)"), "redirect-uri-\(name) passed against an open redirect")
         }
         #expect(!failed.contains("redirects/unknown-client"))

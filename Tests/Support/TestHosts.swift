@@ -54,6 +54,8 @@ public struct TestHosts: Sendable {
         public var dashboardStoreOverride: (@Sendable (SQLiteStore) -> any RelyingPartyStore)?
         /// Stands a weakened redeemer in for the dashboard's.
         public var dashboardRedeemer: (@Sendable (RelyingPartyParts) -> any HandoffRedeeming)?
+        /// Stands a weakened redeemer in for the reports relying party's.
+        public var reportsRedeemer: (@Sendable (RelyingPartyParts) -> any HandoffRedeeming)?
         /// Clients registered without a back-channel logout URI (they rely on revalidation).
         public var withoutBackChannelLogout: Set<String> = []
         /// The relying parties' revalidation interval (0: never).
@@ -153,7 +155,7 @@ public struct TestHosts: Sendable {
                                 revalidateInterval: options.revalidateInterval,
                                 allowedGroups: id == "dashboard" ? options.dashboardAllowedGroups : []),
                             store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger,
-                            redeemer: id == "dashboard" ? options.dashboardRedeemer?(parts) : nil)
+                            redeemer: id == "dashboard" ? options.dashboardRedeemer?(parts) : options.reportsRedeemer?(parts))
                     }
                     let dashboard = relyingParty(
                         "dashboard", "Dashboard", dashboardOrigin, options.dashboardStoreOverride?(dashboardStore) ?? dashboardStore)
