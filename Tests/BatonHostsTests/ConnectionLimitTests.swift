@@ -202,12 +202,14 @@ final class RawClient: Sendable {
         try await channel.writeAndFlush(ByteBuffer(string: text)).get()
     }
 
-    /// Sends `GET path` and returns the status of the response, nil if none came within 5 s.
+    /// Sends `GET path` and returns the status of the response, nil if none came within
+    /// 5 s or the connection closed without one.
     func get(_ path: String) async throws -> Int? {
         let before = received.count
         try await send("GET \(path) HTTP/1.1\r\nHost: login.localhost:8080\r\n\r\n")
         for _ in 0..<500 {
             if let status = received.status(after: before) { return status }
+            if !channel.isActive { return received.status(after: before) }
             try await Task.sleep(for: .milliseconds(10))
         }
         return nil
