@@ -7,6 +7,7 @@ import BatonWeb
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Wires configuration files to hosts: the stores, keys, templates and HTTP servers.
@@ -50,15 +51,22 @@ public enum HostAssembly {
         return (host, store)
     }
 
-    /// An HTTP/1.1 server for `router` on `listen`, with an idle timeout so a client
-    /// that trickles its headers cannot hold a connection forever.
+    /// An HTTP/1.1 server for `router` on `listen`, bounded as `connections` says: a
+    /// request must arrive whole within its timeout (a trickled head or body is cut
+    /// off), an idle keep-alive connection closes after the idle timeout, and
+    /// connections beyond the cap are closed at once.
     public static func application(
-        router: Router<BatonRequestContext>, listen: ListenAddress, logger: Logger,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        router: Router<BatonRequestContext>, listen: ListenAddress, connections: ConnectionSettings = ConnectionSettings(),
+        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let count = ConnectionCount(limit: connections.maxConnections, logger: logger)
+        let requestTimeout = TimeAmount(connections.requestTimeout)
+        return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ConnectionCapHandler(count: count), RequestDeadlineHandler(timeout: requestTimeout)],
+                    idleTimeout: TimeAmount(connections.idleTimeout))),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

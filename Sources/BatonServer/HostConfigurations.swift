@@ -32,6 +32,7 @@ public struct LoginHostFile: Sendable {
     public var signingKeys: String
     public var templates: String?
     public var bcryptCost: Int
+    public var connections = ConnectionSettings()
 
     /// Reads and checks `path`.
     public init(path: String) throws {
@@ -47,6 +48,7 @@ public struct LoginHostFile: Sendable {
         signingKeys = try reader.path("signing_keys")
         templates = try reader.optionalPath("templates")
         bcryptCost = try reader.int("bcrypt_cost", default: 11, range: 4...16)
+        connections = try ConnectionSettings.read(&reader)
         let lifetime = try reader.int("token_lifetime_seconds", default: 10, range: 1...60)
         let keys = try Self.readKeySettings(&reader)
         var timeouts = LoginService.Timeouts()
@@ -135,6 +137,7 @@ public struct RelyingPartyFile: Sendable {
     public var templates: String?
     /// A JWKS file to trust instead of fetching the login host's.
     public var trustedKeys: String?
+    public var connections = ConnectionSettings()
 
     /// Reads and checks `path`.
     public init(path: String) throws {
@@ -156,6 +159,7 @@ public struct RelyingPartyFile: Sendable {
         database = try reader.path("database")
         templates = try reader.optionalPath("templates")
         trustedKeys = try reader.optionalPath("trusted_keys")
+        connections = try ConnectionSettings.read(&reader)
         let algorithm = try SigningAlgorithm.read(&reader, "algorithm")
         host = RelyingPartyConfiguration(
             clientID: clientID, clientSecret: secret, title: try reader.optionalString("title") ?? clientID.capitalized,

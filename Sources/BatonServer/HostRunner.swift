@@ -23,13 +23,34 @@ public struct HostRunner: Sendable {
         var stores: [SQLiteStore] = []
         var loginStore: SQLiteStore?
         var servers: [any Service] = []
+        // Every host's connection cap fits its share of the open-file limit, which the
+        // `baton` command raised to the hard limit before anything else.
+        let hostCount = (login == nil ? 0 : 1) + relyingParties.count
+        let openFiles = OpenFileLimit.current() ?? 1024
+        let logger = Logger(label: "baton")
+        func fitted(_ settings: ConnectionSettings, _ name: String) -> ConnectionSettings {
+            let fitted = settings.fitting(openFiles: openFiles, hosts: hostCount)
+            let metadata: Logger.Metadata = [
+                "host": "\(name)", "max_connections": "\(fitted.maxConnections)", "open_file_limit": "\(openFiles)",
+                "request_timeout": "\(fitted.requestTimeout)",
+            ]
+            if fitted.maxConnections < settings.maxConnections {
+                logger.warning("max_connections \(settings.maxConnections) lowered to fit the open-file limit", metadata: metadata)
+            } else {
+                logger.info("connection limits", metadata: metadata)
+            }
+            return fitted
+        }
         if let login {
             let http = BackChannelClient.makeHTTPClient()
             services.append(HTTPClientService(client: http))
             let (host, store) = try await HostAssembly.loginHost(login, http: http)
             if let dispatcher = host.logoutDispatcher { services.append(dispatcher) }
             services.append(SessionReaperService(host: host, logger: Logger(label: "baton.login.reaper")))
-            servers.append(HostAssembly.application(router: host.router(), listen: login.listen, logger: Logger(label: "baton.login")))
+            servers.append(
+                HostAssembly.application(
+                    router: host.router(), listen: login.listen, connections: fitted(login.connections, "login"),
+                    logger: Logger(label: "baton.login")))
             stores.append(store)
             loginStore = store
         }
@@ -41,7 +62,8 @@ public struct HostRunner: Sendable {
                 let (host, store) = try await HostAssembly.relyingParty(file, http: http)
                 servers.append(
                     HostAssembly.application(
-                        router: host.router(), listen: file.listen, logger: Logger(label: "baton.rp.\(file.host.clientID)")))
+                        router: host.router(), listen: file.listen, connections: fitted(file.connections, file.host.clientID),
+                        logger: Logger(label: "baton.rp.\(file.host.clientID)")))
                 stores.append(store)
                 gates.append(host.gate)
             }

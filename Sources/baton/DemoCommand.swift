@@ -16,7 +16,6 @@ struct DemoCommand: AsyncParsableCommand {
     var templates: String?
 
     func run() async throws {
-        bootstrapLogging()
         let demo = try DemoSetup(dataDirectory: dataDirectory, templates: templates)
         let runner = try await HostRunner(login: demo.login, relyingParties: demo.relyingPartyFiles)
         let created = try await demo.ensureDemoUser(store: runner.loginStore!)
@@ -36,14 +35,5 @@ struct DemoCommand: AsyncParsableCommand {
 
             """.utf8))
         try await runner.run()
-    }
-}
-
-func bootstrapLogging() {
-    let level = ProcessInfo.processInfo.environment["BATON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
     }
 }

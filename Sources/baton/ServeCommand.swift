@@ -22,7 +22,6 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        bootstrapLogging()
         let runner: HostRunner
         switch role {
         case .login:
