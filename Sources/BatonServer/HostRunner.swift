@@ -41,34 +41,47 @@ public struct HostRunner: Sendable {
             }
             return fitted
         }
-        if let login {
+        // A client made here is shut down if building a host fails after it, so that a
+        // configuration error is reported as one instead of ending in a client's deinit.
+        var clients: [HTTPClient] = []
+        func makeClient() -> HTTPClient {
             let http = BackChannelClient.makeHTTPClient()
-            services.append(HTTPClientService(client: http))
-            let (host, store) = try await HostAssembly.loginHost(login, http: http)
-            if let dispatcher = host.logoutDispatcher { services.append(dispatcher) }
-            services.append(SessionReaperService(host: host, logger: Logger(label: "baton.login.reaper")))
-            servers.append(
-                HostAssembly.application(
-                    router: host.router(), listen: login.listen, connections: fitted(login.connections, "login"),
-                    logger: Logger(label: "baton.login")))
-            stores.append(store)
-            loginStore = store
+            clients.append(http)
+            return http
         }
-        if !relyingParties.isEmpty {
-            let http = BackChannelClient.makeHTTPClient()
-            services.append(HTTPClientService(client: http))
-            var gates: [SessionGate] = []
-            for file in relyingParties {
-                let (host, store) = try await HostAssembly.relyingParty(file, http: http)
+        do {
+            if let login {
+                let http = makeClient()
+                services.append(HTTPClientService(client: http))
+                let (host, store) = try await HostAssembly.loginHost(login, http: http)
+                if let dispatcher = host.logoutDispatcher { services.append(dispatcher) }
+                services.append(SessionReaperService(host: host, logger: Logger(label: "baton.login.reaper")))
                 servers.append(
                     HostAssembly.application(
-                        router: host.router(), listen: file.listen, connections: fitted(file.connections, file.host.clientID),
-                        logger: Logger(label: "baton.rp.\(file.host.clientID)")))
+                        router: host.router(), listen: login.listen, connections: fitted(login.connections, "login"),
+                        logger: Logger(label: "baton.login")))
                 stores.append(store)
-                gates.append(host.gate)
+                loginStore = store
             }
-            // Stopped after the servers: the last requests' activity is written too.
-            services.append(SessionGateFlushService(gates: gates, logger: Logger(label: "baton.rp.activity")))
+            if !relyingParties.isEmpty {
+                let http = makeClient()
+                services.append(HTTPClientService(client: http))
+                var gates: [SessionGate] = []
+                for file in relyingParties {
+                    let (host, store) = try await HostAssembly.relyingParty(file, http: http)
+                    servers.append(
+                        HostAssembly.application(
+                            router: host.router(), listen: file.listen, connections: fitted(file.connections, file.host.clientID),
+                            logger: Logger(label: "baton.rp.\(file.host.clientID)")))
+                    stores.append(store)
+                    gates.append(host.gate)
+                }
+                // Stopped after the servers: the last requests' activity is written too.
+                services.append(SessionGateFlushService(gates: gates, logger: Logger(label: "baton.rp.activity")))
+            }
+        } catch {
+            for client in clients { try? await client.shutdown() }
+            throw error
         }
         services.append(PruneService(stores: stores, logger: Logger(label: "baton.prune")))
         self.services = services + servers
