@@ -87,7 +87,7 @@ public struct Redeemer: HandoffRedeeming {
 
         // Step 3: burn the jti, durably, before anything depends on it.
         let burnStart = timer.now
-        let until = Date(timeIntervalSince1970: TimeInterval(claims.exp + verifier.leeway))
+        let until = verifier.burnedUntil(claims)
         let burn: BurnOutcome
         do {
             burn = try await store.burn(issuer: claims.iss, jti: claims.jti, until: until)
