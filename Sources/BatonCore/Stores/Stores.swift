@@ -48,8 +48,9 @@ public protocol LoginSessionStore: Sendable {
 
 /// Back-channel logout messages still owed to relying parties.
 public protocol LogoutDeliveryStore: Sendable {
-    /// Deliveries due at `now`, oldest first.
-    func dueLogoutDeliveries(now: Date, limit: Int) async throws -> [LogoutDelivery]
+    /// Deliveries due at `now`, oldest first, at most `perClient` of any one client:
+    /// one relying party's backlog never hides another's deliveries.
+    func dueLogoutDeliveries(now: Date, limit: Int, perClient: Int) async throws -> [LogoutDelivery]
     /// Every pending delivery.
     func pendingLogoutDeliveries() async throws -> [LogoutDelivery]
     /// Records a failed attempt and when to try again.
