@@ -42,7 +42,8 @@ public enum HostAssembly {
             }
             keys = try await TrustedKeySet(fixed: document, clock: clock)
         } else {
-            keys = TrustedKeySet(fetchingCacheableWith: { try await backChannel.fetchKeySet() }, clock: clock)
+            keys = TrustedKeySet(
+                fetchingCacheableWith: { try await backChannel.fetchKeySet() }, clock: clock, maxStale: file.host.jwksMaxStale)
         }
         let pages = try await Pages.load(directory: Pages.locateTemplates(file.templates))
         let host = RelyingPartyHost(

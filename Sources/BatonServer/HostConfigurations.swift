@@ -166,6 +166,12 @@ public struct RelyingPartyFile: Sendable {
             revalidateGrace: TimeInterval(try reader.int("revalidate_grace_seconds", default: 300, range: 0...86400)),
             allowedGroups: try reader.groups("allowed_groups"))
         host.algorithm = algorithm
+        // At least the longest JWKS cache time (300 s): a shorter limit would drop keys
+        // the login host still lets relying parties cache.
+        host.jwksMaxStale = TimeInterval(
+            try reader.int(
+                "jwks_max_stale_seconds", default: Int(TrustedKeySet.defaultMaxStale),
+                range: Int(TrustedKeySet.defaultMaxAgeBounds.upperBound)...2_592_000))
         try reader.finish()
     }
 }

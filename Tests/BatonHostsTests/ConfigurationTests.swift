@@ -72,6 +72,25 @@ struct ConfigurationTests {
         #expect(try Self.error(rp, rp: true)?.field == "leeway_seconds")
     }
 
+    @Test("jwks_max_stale_seconds: an hour by default, read from the file, at least the longest JWKS cache time")
+    func jwksMaxStale() throws {
+        let rp = """
+            {"client_id": "dashboard", "client_secret": "0123456789abcdef0123456789abcdef", "public_origin": "http://d.localhost",
+             "issuer": "http://login.localhost:8080", "database": "d.sqlite"STALE}
+            """
+        func file(_ extra: String) throws -> RelyingPartyFile {
+            let path = try Self.write(rp.replacingOccurrences(of: "STALE", with: extra))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            return try RelyingPartyFile(path: path)
+        }
+        #expect(try file("").host.jwksMaxStale == 3600)
+        #expect(try file(#", "jwks_max_stale_seconds": 900"#).host.jwksMaxStale == 900)
+        for bad in ["299", "0", "-1", "\"3600\""] {
+            let error = try Self.error(rp.replacingOccurrences(of: "STALE", with: #", "jwks_max_stale_seconds": "# + bad), rp: true)
+            #expect(error?.field == "jwks_max_stale_seconds", "\(bad)")
+        }
+    }
+
     @Test("baton demo keeps its key and secrets readable by the owner only, and stable across restarts")
     func demoStateIsPrivate() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-demo-\(UUID().uuidString)").path
