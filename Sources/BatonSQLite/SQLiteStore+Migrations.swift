@@ -91,6 +91,13 @@ extension SQLiteStore {
                     ALTER TABLE rp_sessions ADD COLUMN groups TEXT NOT NULL DEFAULT '';
                     """)
         }
+        migrator.registerMigration("v4: indexes for the per-person session caps and idle pruning") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX rp_sessions_subject ON rp_sessions(client_id, subject, created_at);
+                    CREATE INDEX rp_sessions_last_seen ON rp_sessions(client_id, last_seen);
+                    """)
+        }
         return migrator
     }
 }

@@ -20,7 +20,7 @@ public struct HostRunner: Sendable {
         // A service group shuts down in reverse order: the HTTP servers first (requests
         // in flight finish, back-channel calls included), then the pruner, then the client.
         var services: [any Service] = []
-        var stores: [SQLiteStore] = []
+        var stores: [PruneService.Target] = []
         var loginStore: SQLiteStore?
         var servers: [any Service] = []
         if let login {
@@ -30,7 +30,7 @@ public struct HostRunner: Sendable {
             if let dispatcher = host.logoutDispatcher { services.append(dispatcher) }
             services.append(SessionReaperService(host: host, logger: Logger(label: "baton.login.reaper")))
             servers.append(HostAssembly.application(router: host.router(), listen: login.listen, logger: Logger(label: "baton.login")))
-            stores.append(store)
+            stores.append((store, [:]))
             loginStore = store
         }
         if !relyingParties.isEmpty {
@@ -42,13 +42,13 @@ public struct HostRunner: Sendable {
                 servers.append(
                     HostAssembly.application(
                         router: host.router(), listen: file.listen, logger: Logger(label: "baton.rp.\(file.host.clientID)")))
-                stores.append(store)
+                stores.append((store, [file.host.clientID: file.host.sessionIdleTimeout]))
                 gates.append(host.gate)
             }
             // Stopped after the servers: the last requests' activity is written too.
             services.append(SessionGateFlushService(gates: gates, logger: Logger(label: "baton.rp.activity")))
         }
-        services.append(PruneService(stores: stores, logger: Logger(label: "baton.prune")))
+        services.append(PruneService(targets: stores, logger: Logger(label: "baton.prune")))
         self.services = services + servers
         self.loginStore = loginStore
     }

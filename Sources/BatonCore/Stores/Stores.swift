@@ -26,6 +26,12 @@ public protocol UserStore: Sendable {
 /// Sessions on the login host, keyed by the hash of their cookie secret.
 public protocol LoginSessionStore: Sendable {
     func insertLoginSession(_ session: LoginSession) async throws
+    /// Stores a new session of `session.userID`, first ending the user's oldest
+    /// sessions (by `auth_time`) so that at most `limit` remain with it, each as
+    /// ``endLoginSession(sid:queueLogoutAt:)`` ends one, all in one transaction. Returns
+    /// the sids it ended.
+    @discardableResult
+    func insertLoginSession(_ session: LoginSession, keepingAtMost limit: Int, queueLogoutAt now: Date) async throws -> [String]
     func loginSession(secretHash: String) async throws -> LoginSession?
     func loginSession(sid: String) async throws -> LoginSession?
     func touchLoginSession(sid: String, at: Date) async throws
@@ -78,6 +84,8 @@ public protocol PendingSignInStore: Sendable {
 
 /// Sessions on a relying party, keyed by the hash of their cookie secret.
 public protocol RPSessionStore: Sendable {
+    /// Stores a new session and, in the same transaction, deletes the oldest of the
+    /// same client and subject beyond ``SessionLimits/rpSessionsPerSubject``.
     func insertRPSession(_ session: RPSession) async throws
     func rpSession(idHash: String) async throws -> RPSession?
     @discardableResult func deleteRPSession(idHash: String) async throws -> Bool
