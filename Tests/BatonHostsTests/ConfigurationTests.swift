@@ -44,7 +44,7 @@ struct ConfigurationTests {
 
     static let validLogin = """
         {"public_origin": "http://login.localhost:8080", "database": "x.sqlite", "signing_keys": "k.json",
-         "clients": [{"client_id": "dashboard", "client_secret": "0123456789abcdef0123", "redirect_uris": ["http://d.localhost/cb"]}]}
+         "clients": [{"client_id": "dashboard", "client_secret": "0123456789abcdef0123456789abcdef", "redirect_uris": ["http://d.localhost/cb"]}]}
         """
 
     @Test("a config error stops start-up with a message naming the field")
@@ -53,7 +53,7 @@ struct ConfigurationTests {
         let cases: [(String, String)] = [
             (Self.validLogin.replacingOccurrences(of: #""public_origin": "http://login.localhost:8080", "#, with: ""), "public_origin"),
             (Self.validLogin.replacingOccurrences(of: "http://login.localhost:8080", with: "http://login.localhost:8080/x"), "public_origin"),
-            (Self.validLogin.replacingOccurrences(of: "0123456789abcdef0123", with: "short"), "clients[0].client_secret"),
+            (Self.validLogin.replacingOccurrences(of: "0123456789abcdef0123456789abcdef", with: "short"), "clients[0].client_secret"),
             (Self.validLogin.replacingOccurrences(of: "http://d.localhost/cb", with: "http://d.localhost/cb#x"), "clients[0].redirect_uris[0]"),
             (Self.validLogin.replacingOccurrences(of: #""database""#, with: #""databse""#), "database"),
             (Self.validLogin.replacingOccurrences(of: "{\"public", with: "{\"token_lifetime_seconds\": 61, \"public"), "token_lifetime_seconds"),
@@ -66,7 +66,7 @@ struct ConfigurationTests {
             #expect(error.description.contains(field))
         }
         let rp = """
-            {"client_id": "dashboard", "client_secret": "0123456789abcdef0123", "public_origin": "http://d.localhost",
+            {"client_id": "dashboard", "client_secret": "0123456789abcdef0123456789abcdef", "public_origin": "http://d.localhost",
              "issuer": "http://login.localhost:8080", "database": "d.sqlite", "leeway_seconds": 5}
             """
         #expect(try Self.error(rp, rp: true)?.field == "leeway_seconds")
