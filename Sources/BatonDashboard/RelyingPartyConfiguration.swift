@@ -27,6 +27,9 @@ public struct RelyingPartyConfiguration: Sendable {
     /// The one signature algorithm accepted from the login host (pinned; EdDSA by
     /// default): a token or key of any other is refused.
     public var algorithm: SigningAlgorithm = .eddsa
+    /// How long keys fetched from the login host are trusted while refreshing them
+    /// fails (`jwks_max_stale_seconds`); after that every token is `token_unknown_key`.
+    public var jwksMaxStale: TimeInterval = TrustedKeySet.defaultMaxStale
     /// An RP session unused this long ends (sliding).
     public var sessionIdleTimeout: TimeInterval
     /// How often, at most, a request re-checks the login session over the back

@@ -20,7 +20,7 @@ extension RelyingPartyHost {
             return logoutRefusal(error)
         }
         do {
-            let until = Date(timeIntervalSince1970: TimeInterval(claims.exp + configuration.leeway))
+            let until = logoutVerifier.burnedUntil(claims)
             guard try await store.burn(issuer: claims.iss, jti: claims.jti, until: until) == .burned else {
                 logger.warning("security event: logout token replayed", metadata: ["jti": .string(Secrets.fingerprint(claims.jti))])
                 return logoutRefusal(.tokenReplayed)

@@ -61,6 +61,8 @@ extension LoginHost {
             let (cookie, session) = try await service.startSession(
                 for: user, userAgent: request.headers[.userAgent] ?? "unknown")
             logger.info("signed in", metadata: ["sid": .string(Secrets.fingerprint(session.sid))])
+            // A sign-in past the per-person cap ended the oldest session: its logouts go out now.
+            logoutDispatcher?.poke()
             metrics.count("baton_logins")
             var response = Response.redirect(continuePath)
             response.setCookie(BatonCookie.login.set(cookie))

@@ -11,6 +11,12 @@ import ServiceLifecycle
 /// restart; each is retried with capped exponential backoff and jitter until the
 /// relying party acknowledges it or its sessions would have expired anyway. Nobody
 /// waits on a delivery: a logout page answers at once and the dispatcher is poked.
+///
+/// Each delivery is its own task in a bounded pool, with no batch to wait for: a
+/// relying party that hangs holds only the slots of its own deliveries (at most
+/// ``maximumConcurrentDeliveriesPerClient``) until they time out, while every other
+/// relying party's logouts go out as soon as they are queued. A delivery under way is
+/// never started a second time.
 public actor LogoutDispatcher: Service {
     public typealias Mint = @Sendable (_ audience: String, _ sid: String) async throws -> String
 
@@ -26,13 +32,33 @@ public actor LogoutDispatcher: Service {
     public let pollInterval: Duration
     /// The longest wait between two attempts.
     public let maximumBackoff: TimeInterval
-    private var running = false
+    /// How long one attempt may take before it counts as failed.
+    public let attemptTimeout: TimeAmount
+    /// Deliveries under way at once, across relying parties: bounds the connections
+    /// and tasks a mass sign-out can open.
+    public let maximumConcurrentDeliveries: Int
+    /// Deliveries under way at once to one relying party: one that hangs ties up no
+    /// more than these, and never another relying party's slots.
+    public let maximumConcurrentDeliveriesPerClient: Int
+
+    /// The deliveries under way, by id.
+    private var inFlight: [Int64: (clientID: String, task: Task<Bool, Never>)] = [:]
+    /// The look at the queue under way, which concurrent callers join rather than
+    /// repeat; it looks again when asked to meanwhile (``rescan``).
+    private var scanning: Task<[Task<Bool, Never>], Never>?
+    private var rescan = false
+    /// Deliveries that finished while the queue was being read: the read may predate
+    /// their removal, and they must not start again from it.
+    private var settledDuringScan: Set<Int64> = []
+    /// The last look left due deliveries behind (the pool or a client was full).
+    private var leftBehind = false
 
     /// A dispatcher for `clients`, minting with `mint` and posting with `http`.
     public init(
         store: any LogoutDeliveryStore, clients: ClientRegistry, mint: @escaping Mint, http: HTTPClient,
         clock: any BatonClock, logger: Logger, metrics: HostMetrics? = nil, pollInterval: Duration = .milliseconds(250),
-        maximumBackoff: TimeInterval = 300
+        maximumBackoff: TimeInterval = 300, attemptTimeout: TimeAmount = .seconds(5), maximumConcurrentDeliveries: Int = 32,
+        maximumConcurrentDeliveriesPerClient: Int = 4
     ) {
         self.store = store
         self.clients = clients
@@ -43,43 +69,110 @@ public actor LogoutDispatcher: Service {
         self.metrics = metrics
         self.pollInterval = pollInterval
         self.maximumBackoff = maximumBackoff
+        self.attemptTimeout = attemptTimeout
+        self.maximumConcurrentDeliveries = max(1, maximumConcurrentDeliveries)
+        self.maximumConcurrentDeliveriesPerClient = max(1, min(maximumConcurrentDeliveriesPerClient, maximumConcurrentDeliveries))
     }
 
-    /// Polls the queue until graceful shutdown.
+    /// Polls the queue until graceful shutdown, then lets the attempts under way end
+    /// (each within ``attemptTimeout``).
     public func run() async {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            await deliverDue()
+            _ = await startDue()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.pollInterval) }
         }
+        for task in inFlight.values.map(\.task) { _ = await task.value }
     }
 
-    /// Delivers now whatever is due, without waiting for the next poll.
+    /// Starts whatever is due now, without waiting for the next poll or for anything.
     public nonisolated func poke() {
-        Task { await self.deliverDue() }
+        Task { _ = await self.startDue() }
     }
 
-    /// Sends every delivery that is due; returns how many were acknowledged.
+    /// Starts every delivery that is due and waits for it, and for those already under
+    /// way; returns how many of them were acknowledged.
     @discardableResult
     public func deliverDue() async -> Int {
-        guard !running else { return 0 }
-        running = true
-        defer { running = false }
+        var tasks = await startDue()
+        tasks += inFlight.values.map(\.task)
+        var acknowledged = 0
+        // A task may be listed twice (started now, still in flight): count it once.
+        var seen = Set<Task<Bool, Never>>()
+        for task in tasks where seen.insert(task).inserted {
+            if await task.value { acknowledged += 1 }
+        }
+        return acknowledged
+    }
+
+    /// The deliveries started by the look at the queue that this call ran or joined.
+    private func startDue() async -> [Task<Bool, Never>] {
+        if let scanning {
+            rescan = true
+            return await scanning.value
+        }
+        let task = Task { await self.scanUntilSettled() }
+        scanning = task
+        return await task.value
+    }
+
+    private func scanUntilSettled() async -> [Task<Bool, Never>] {
+        var started: [Task<Bool, Never>] = []
+        repeat {
+            rescan = false
+            settledDuringScan = []
+            started += await scanOnce()
+        } while rescan
+        // No suspension between the last look and this: a caller arriving now starts a new one.
+        scanning = nil
+        return started
+    }
+
+    private func scanOnce() async -> [Task<Bool, Never>] {
+        let room = maximumConcurrentDeliveries - inFlight.count
+        guard room > 0 else {
+            leftBehind = true
+            return []
+        }
         let due: [LogoutDelivery]
         do {
-            due = try await store.dueLogoutDeliveries(now: clock.now(), limit: 100)
+            // Deliveries under way are still due in the store: ask for enough to see past them.
+            let limit = room + inFlight.count
+            due = try await store.dueLogoutDeliveries(
+                now: clock.now(), limit: limit, perClient: maximumConcurrentDeliveriesPerClient)
+            leftBehind = due.count == limit
         } catch {
             logger.error("logout queue unreadable", metadata: ["error": .string(String(describing: error))])
-            return 0
+            return []
         }
-        // Each relying party in parallel: one that hangs does not hold up the others.
-        return await withTaskGroup(of: Bool.self) { group in
-            for delivery in due {
-                group.addTask { await self.attempt(delivery) }
+        var started: [Task<Bool, Never>] = []
+        // From the read to the last start, nothing suspends: no other look at the
+        // queue can start the same delivery in between.
+        for delivery in due where inFlight[delivery.id] == nil && !settledDuringScan.contains(delivery.id) {
+            guard inFlight.count < maximumConcurrentDeliveries else {
+                leftBehind = true
+                break
             }
-            var acknowledged = 0
-            for await ok in group where ok { acknowledged += 1 }
-            return acknowledged
+            guard inFlight.values.count(where: { $0.clientID == delivery.clientID }) < maximumConcurrentDeliveriesPerClient else {
+                leftBehind = true
+                continue
+            }
+            let task = Task {
+                let acknowledged = await self.attempt(delivery)
+                self.settled(delivery.id)
+                return acknowledged
+            }
+            inFlight[delivery.id] = (delivery.clientID, task)
+            started.append(task)
         }
+        return started
+    }
+
+    /// A delivery is done (acknowledged, rescheduled or given up): its slot is free,
+    /// and whatever waited for one may start.
+    private func settled(_ id: Int64) {
+        inFlight[id] = nil
+        if scanning != nil { settledDuringScan.insert(id) }
+        if leftBehind { poke() }
     }
 
     private func attempt(_ delivery: LogoutDelivery) async -> Bool {
@@ -101,7 +194,7 @@ public actor LogoutDispatcher: Service {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: "logout_token=" + token))
-            let response = try await http.execute(request, timeout: .seconds(5))
+            let response = try await http.execute(request, timeout: attemptTimeout)
             _ = try? await response.body.collect(upTo: 16 * 1024)
             if (200..<300).contains(response.status.code) {
                 try await store.removeLogoutDelivery(id: delivery.id)

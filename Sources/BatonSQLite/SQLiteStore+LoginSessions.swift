@@ -4,16 +4,34 @@ import GRDB
 
 extension SQLiteStore: LoginSessionStore {
     public func insertLoginSession(_ session: LoginSession) async throws {
+        try await write { db in try Self.insert(db, session) }
+    }
+
+    private static func insert(_ db: Database, _ session: LoginSession) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO login_sessions (sid, secret_hash, user_id, auth_time, last_seen, expires_at, user_agent)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                session.sid, session.secretHash, session.userID, session.authTime.sqliteSeconds,
+                session.lastSeen.sqliteSeconds, session.expiresAt.sqliteSeconds, session.userAgent,
+            ])
+    }
+
+    @discardableResult
+    public func insertLoginSession(_ session: LoginSession, keepingAtMost limit: Int, queueLogoutAt now: Date) async throws -> [String] {
         try await write { db in
-            try db.execute(
+            let oldest = try String.fetchAll(
+                db,
                 sql: """
-                    INSERT INTO login_sessions (sid, secret_hash, user_id, auth_time, last_seen, expires_at, user_agent)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    SELECT sid FROM login_sessions WHERE user_id = ?
+                    ORDER BY auth_time DESC, sid DESC LIMIT -1 OFFSET ?
                     """,
-                arguments: [
-                    session.sid, session.secretHash, session.userID, session.authTime.sqliteSeconds,
-                    session.lastSeen.sqliteSeconds, session.expiresAt.sqliteSeconds, session.userAgent,
-                ])
+                arguments: [session.userID, max(limit - 1, 0)])
+            for sid in oldest { _ = try Self.endLoginSession(db, sid: sid, queueLogoutAt: now) }
+            try Self.insert(db, session)
+            return oldest
         }
     }
 
@@ -38,24 +56,26 @@ extension SQLiteStore: LoginSessionStore {
 
     @discardableResult
     public func endLoginSession(sid: String, queueLogoutAt now: Date) async throws -> [String]? {
-        try await write { db in
-            guard let expiresAt = try Double.fetchOne(db, sql: "SELECT expires_at FROM login_sessions WHERE sid = ?", arguments: [sid])
-            else { return nil }
-            let clients = try String.fetchAll(
-                db, sql: "SELECT client_id FROM session_lookups WHERE sid = ? ORDER BY client_id", arguments: [sid])
-            // Queued in the same transaction as the deletion: a crash cannot end the
-            // session and lose the news.
-            for client in clients {
-                try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO logout_deliveries (sid, client_id, created_at, next_attempt_at, attempts, deadline)
-                        VALUES (?, ?, ?, ?, 0, ?)
-                        """,
-                    arguments: [sid, client, now.sqliteSeconds, now.sqliteSeconds, expiresAt])
-            }
-            try db.execute(sql: "DELETE FROM login_sessions WHERE sid = ?", arguments: [sid])
-            return clients
+        try await write { db in try Self.endLoginSession(db, sid: sid, queueLogoutAt: now) }
+    }
+
+    private static func endLoginSession(_ db: Database, sid: String, queueLogoutAt now: Date) throws -> [String]? {
+        guard let expiresAt = try Double.fetchOne(db, sql: "SELECT expires_at FROM login_sessions WHERE sid = ?", arguments: [sid])
+        else { return nil }
+        let clients = try String.fetchAll(
+            db, sql: "SELECT client_id FROM session_lookups WHERE sid = ? ORDER BY client_id", arguments: [sid])
+        // Queued in the same transaction as the deletion: a crash cannot end the
+        // session and lose the news.
+        for client in clients {
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO logout_deliveries (sid, client_id, created_at, next_attempt_at, attempts, deadline)
+                    VALUES (?, ?, ?, ?, 0, ?)
+                    """,
+                arguments: [sid, client, now.sqliteSeconds, now.sqliteSeconds, expiresAt])
         }
+        try db.execute(sql: "DELETE FROM login_sessions WHERE sid = ?", arguments: [sid])
+        return clients
     }
 
     public func loginSessions(userID: String) async throws -> [LoginSession] {

@@ -3,11 +3,17 @@ import Foundation
 import GRDB
 
 extension SQLiteStore: LogoutDeliveryStore {
-    public func dueLogoutDeliveries(now: Date, limit: Int) async throws -> [LogoutDelivery] {
+    public func dueLogoutDeliveries(now: Date, limit: Int, perClient: Int) async throws -> [LogoutDelivery] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM logout_deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
-                arguments: [now.sqliteSeconds, limit]
+                db,
+                sql: """
+                    SELECT * FROM (
+                        SELECT *, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY next_attempt_at, id) AS rank
+                        FROM logout_deliveries WHERE next_attempt_at <= ?)
+                    WHERE rank <= ? ORDER BY next_attempt_at, id LIMIT ?
+                    """,
+                arguments: [now.sqliteSeconds, perClient, limit]
             ).map(LogoutDelivery.init(row:))
         }
     }

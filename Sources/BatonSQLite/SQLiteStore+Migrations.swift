@@ -94,6 +94,13 @@ extension SQLiteStore {
         migrator.registerMigration("v4: sign-ins in flight travel in a MAC'd state, not in the store") { db in
             try db.execute(sql: "DROP TABLE pending_sign_ins")
         }
+        migrator.registerMigration("v5: indexes for the per-person session caps and idle pruning") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX rp_sessions_subject ON rp_sessions(client_id, subject, created_at);
+                    CREATE INDEX rp_sessions_last_seen ON rp_sessions(client_id, last_seen);
+                    """)
+        }
         return migrator
     }
 }

@@ -32,6 +32,14 @@ extension SQLiteStore: RPSessionStore {
                     session.createdAt.sqliteSeconds, session.expiresAt.sqliteSeconds, timeline, session.lastSeen.sqliteSeconds,
                     session.lastValidated.sqliteSeconds,
                 ])
+            // The cap per person: the oldest sessions beyond it go with this insert.
+            try db.execute(
+                sql: """
+                    DELETE FROM rp_sessions WHERE id_hash IN (
+                        SELECT id_hash FROM rp_sessions WHERE client_id = ? AND subject = ?
+                        ORDER BY created_at DESC, id_hash DESC LIMIT -1 OFFSET ?)
+                    """,
+                arguments: [session.clientID, session.subject, SessionLimits.rpSessionsPerSubject])
     }
 
     public func rpSession(idHash: String) async throws -> RPSession? {
@@ -92,11 +100,21 @@ extension SQLiteStore: RPSessionStore {
 }
 
 extension SQLiteStore {
-    /// Removes expired used tokens, pending sign-ins and sessions; returns how many rows.
+    /// Removes expired used tokens and sessions, and relying-party
+    /// sessions idle beyond their client's idle timeout in `idleTimeouts` (by client
+    /// id) by more than ``SessionLimits/idlePruneMargin``; returns how many rows.
     @discardableResult
-    public func prune(now: Date) async throws -> Int {
+    public func prune(now: Date, idleTimeouts: [String: TimeInterval] = [:]) async throws -> Int {
         try await write { db in
             var removed = 0
+            // Stored last_seen lags the last use (the gate writes it coarsely and late):
+            // only a session idle by more than the margin is surely idle.
+            for (clientID, idle) in idleTimeouts.sorted(by: { $0.key < $1.key }) {
+                let before = now.addingTimeInterval(-(idle + SessionLimits.idlePruneMargin))
+                try db.execute(
+                    sql: "DELETE FROM rp_sessions WHERE client_id = ? AND last_seen < ?", arguments: [clientID, before.sqliteSeconds])
+                removed += db.changesCount
+            }
             // Login sessions past their absolute expiry go without a logout message: every
             // RP session was capped at that expiry. Deliveries past their deadline go too.
             for table in ["used_tokens WHERE until", "rp_sessions WHERE expires_at",

@@ -43,7 +43,8 @@ public enum HostAssembly {
             }
             keys = try await TrustedKeySet(fixed: document, clock: clock)
         } else {
-            keys = TrustedKeySet(fetchingCacheableWith: { try await backChannel.fetchKeySet() }, clock: clock)
+            keys = TrustedKeySet(
+                fetchingCacheableWith: { try await backChannel.fetchKeySet() }, clock: clock, maxStale: file.host.jwksMaxStale)
         }
         let pages = try await Pages.load(directory: Pages.locateTemplates(file.templates))
         let host = RelyingPartyHost(
@@ -73,24 +74,33 @@ public enum HostAssembly {
     }
 }
 
-/// Removes expired used tokens, pending sign-ins and sessions once a minute.
+/// Removes expired used tokens, pending sign-ins and sessions once a minute, and
+/// relying-party sessions idle beyond their timeout.
 public struct PruneService: Service {
-    let stores: [SQLiteStore]
+    /// A store, and the idle timeout of each relying party whose sessions it keeps.
+    public typealias Target = (store: SQLiteStore, idleTimeouts: [String: TimeInterval])
+
+    let targets: [Target]
     let clock: any BatonClock
     let logger: Logger
 
-    /// A pruner for `stores`.
+    /// A pruner for `stores`, none of which keeps relying-party sessions to prune when idle.
     public init(stores: [SQLiteStore], clock: any BatonClock = SystemClock(), logger: Logger) {
-        self.stores = stores
+        self.init(targets: stores.map { ($0, [:]) }, clock: clock, logger: logger)
+    }
+
+    /// A pruner for `targets`.
+    public init(targets: [Target], clock: any BatonClock = SystemClock(), logger: Logger) {
+        self.targets = targets
         self.clock = clock
         self.logger = logger
     }
 
     public func run() async {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            for store in stores {
+            for (store, idleTimeouts) in targets {
                 do {
-                    try await store.prune(now: clock.now())
+                    try await store.prune(now: clock.now(), idleTimeouts: idleTimeouts)
                 } catch {
                     logger.error("pruning failed", metadata: ["error": .string(String(describing: error))])
                 }

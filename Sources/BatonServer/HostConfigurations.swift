@@ -73,11 +73,7 @@ public struct LoginHostFile: Sendable {
                 }
                 secretHash = hash
             } else {
-                let secret = try client.string("client_secret")
-                guard secret.utf8.count >= 16 else {
-                    throw ConfigurationError(field: client.name("client_secret"), message: "must be at least 16 characters")
-                }
-                secretHash = Secrets.hash(secret)
+                secretHash = Secrets.hash(try ClientRegistration.readSecret(&client))
             }
             try client.finish()
             clients.append(.init(clientID: id, redirectURIs: uris, secretHash: secretHash, backChannelLogoutURI: logoutURI))
@@ -144,10 +140,7 @@ public struct RelyingPartyFile: Sendable {
         var reader = try ConfigReader(file: path)
         listen = try ListenAddress.read(&reader, defaultPort: 8081)
         let clientID = try reader.string("client_id")
-        let secret = try reader.string("client_secret")
-        guard secret.utf8.count >= 16 else {
-            throw ConfigurationError(field: reader.name("client_secret"), message: "must be at least 16 characters")
-        }
+        let secret = try ClientRegistration.readSecret(&reader)
         let origin = try reader.string("public_origin")
         try ConfigReader.checkOrigin(origin, field: reader.name("public_origin"))
         let issuer = try reader.string("issuer")
@@ -172,6 +165,12 @@ public struct RelyingPartyFile: Sendable {
             revalidateGrace: TimeInterval(try reader.int("revalidate_grace_seconds", default: 300, range: 0...86400)),
             allowedGroups: try reader.groups("allowed_groups"))
         host.algorithm = algorithm
+        // At least the longest JWKS cache time (300 s): a shorter limit would drop keys
+        // the login host still lets relying parties cache.
+        host.jwksMaxStale = TimeInterval(
+            try reader.int(
+                "jwks_max_stale_seconds", default: Int(TrustedKeySet.defaultMaxStale),
+                range: Int(TrustedKeySet.defaultMaxAgeBounds.upperBound)...2_592_000))
         try reader.finish()
     }
 }

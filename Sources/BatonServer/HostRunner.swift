@@ -20,7 +20,7 @@ public struct HostRunner: Sendable {
         // A service group shuts down in reverse order: the HTTP servers first (requests
         // in flight finish, back-channel calls included), then the pruner, then the client.
         var services: [any Service] = []
-        var stores: [SQLiteStore] = []
+        var stores: [PruneService.Target] = []
         var loginStore: SQLiteStore?
         var servers: [any Service] = []
         // Every host's connection cap fits its share of the open-file limit, which the
@@ -60,7 +60,7 @@ public struct HostRunner: Sendable {
                     HostAssembly.application(
                         router: host.router(), listen: login.listen, connections: fitted(login.connections, "login"),
                         logger: Logger(label: "baton.login")))
-                stores.append(store)
+                stores.append((store, [:]))
                 loginStore = store
             }
             if !relyingParties.isEmpty {
@@ -73,7 +73,7 @@ public struct HostRunner: Sendable {
                         HostAssembly.application(
                             router: host.router(), listen: file.listen, connections: fitted(file.connections, file.host.clientID),
                             logger: Logger(label: "baton.rp.\(file.host.clientID)")))
-                    stores.append(store)
+                    stores.append((store, [file.host.clientID: file.host.sessionIdleTimeout]))
                     gates.append(host.gate)
                 }
                 // Stopped after the servers: the last requests' activity is written too.
@@ -83,7 +83,7 @@ public struct HostRunner: Sendable {
             for client in clients { try? await client.shutdown() }
             throw error
         }
-        services.append(PruneService(stores: stores, logger: Logger(label: "baton.prune")))
+        services.append(PruneService(targets: stores, logger: Logger(label: "baton.prune")))
         self.services = services + servers
         self.loginStore = loginStore
     }

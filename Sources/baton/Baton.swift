@@ -8,7 +8,10 @@ struct Baton: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton",
         abstract: "Cross-domain single sign-on with one-time handoff tokens.",
-        subcommands: [DemoCommand.self, ServeCommand.self, UsersCommand.self, KeysCommand.self, SessionsCommand.self, AttackCommand.self])
+        subcommands: [
+            DemoCommand.self, ServeCommand.self, UsersCommand.self, ClientsCommand.self, KeysCommand.self, SessionsCommand.self,
+            AttackCommand.self,
+        ])
 }
 
 /// What every command does first: logging, and the open-file limit raised to the hard

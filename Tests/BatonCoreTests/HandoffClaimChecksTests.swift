@@ -42,7 +42,7 @@ struct HandoffClaimChecksTests {
 
     // MARK: token_expired
 
-    @Test("expiry: exp + 2 s of leeway still verifies, exp + 3 s is expired")
+    @Test("expiry: exp + 2 s of leeway still verifies, a moment later is expired")
     func expiryBoundary() async throws {
         let f = try await VerifierFixture()
         let token = try f.signed()
@@ -51,12 +51,45 @@ struct HandoffClaimChecksTests {
         #expect(await f.refusal(token) == nil)
         f.clock.advance(by: 2)  // exp + 2
         #expect(await f.refusal(token) == nil)
-        f.clock.advance(by: 0.5)  // still within second exp + 2
-        #expect(await f.refusal(token) == nil)
-        f.clock.advance(by: 0.5)  // exp + 3
+        f.clock.advance(by: 0.001)  // exp + 2.001: the leeway is 2 s, not "until the next whole second"
+        #expect(await f.refusal(token) == .tokenExpired)
+        f.clock.advance(by: 0.999)  // exp + 3
         #expect(await f.refusal(token) == .tokenExpired)
         f.clock.advance(by: 3600)
         #expect(await f.refusal(token) == .tokenExpired)
+    }
+
+    @Test(
+        "expiry is compared in fractional time: a token verifies up to exp + leeway and never after",
+        arguments: [0.001, 0.25, 0.5, 0.999])
+    func expiryAtFractionalTimes(fraction: Double) async throws {
+        for leeway: Int64 in [0, 1, 2] {
+            let f = try await VerifierFixture(leeway: leeway)
+            let token = try f.signed()  // iat = now, exp = now + 10
+            f.clock.advance(by: TimeInterval(10 + leeway) - fraction)
+            #expect(await f.refusal(token) == nil, "exp + \(leeway) - \(fraction) s")
+            f.clock.advance(by: 2 * fraction)
+            #expect(await f.refusal(token) == .tokenExpired, "exp + \(leeway) + \(fraction) s")
+        }
+    }
+
+    @Test("a verified token's jti stays burned at least a second past the last instant it verifies")
+    func burnedUntilOutlivesVerification() async throws {
+        for leeway: Int64 in [0, 2] {
+            let f = try await VerifierFixture(leeway: leeway)
+            let token = try f.signed()
+            let claims = try await f.verifier.verify(token)
+            let until = f.verifier.burnedUntil(claims)
+            #expect(until.timeIntervalSince1970 >= TimeInterval(claims.exp + leeway + 1))
+            // Walk past the end in fractional steps: wherever the token still verifies,
+            // a pruner deleting rows whose `until` is before now would keep its row.
+            var verifiedLast = f.clock.now()
+            for _ in 0..<100 {
+                f.clock.advance(by: 0.137)
+                if await f.refusal(token) == nil { verifiedLast = f.clock.now() }
+            }
+            #expect(verifiedLast.addingTimeInterval(1) <= until, "leeway \(leeway)")
+        }
     }
 
     @Test("a verifier configured with more leeway than 2 s still allows only 2")

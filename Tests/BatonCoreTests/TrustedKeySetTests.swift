@@ -267,6 +267,55 @@ struct TrustedKeySetCachingTests {
         #expect(await endpoint.fetches == 4)
     }
 
+    @Test("cached keys are trusted at most jwks_max_stale_seconds after the last good fetch, then token_unknown_key until a fetch succeeds")
+    func staleKeysAreDropped() async throws {
+        let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 30)
+        let keys = TrustedKeySet(fetchingCacheableWith: { try await endpoint.serve() }, clock: clock, maxStale: 600)
+        let verifier = HandoffVerifier(issuer: VerifierFixture.issuer, audience: "dashboard", keys: keys, clock: clock)
+        let minter = await HandoffMinter(issuer: VerifierFixture.issuer, key: first.signingKey, clock: clock)
+        func verifies() async throws -> BatonError? {
+            let minted = try await minter.mint(audience: "dashboard", sid: "sid", state: VerifierFixture.state)
+            do {
+                _ = try await verifier.verify(minted.token)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(try await verifies() == nil)  // fetched at t0
+        await endpoint.setFailing(true)
+        // Every refresh fails from here on; the cached key goes on working up to t0 + 600.
+        for _ in 0..<(600 / 25) {
+            clock.advance(by: 25)
+            #expect(try await verifies() == nil, "\(clock.now())")
+        }
+        #expect(await endpoint.fetches > 2, "refreshes were tried meanwhile")
+        clock.advance(by: 0.5)  // t0 + 600.5: too old
+        #expect(try await verifies() == .tokenUnknownKey)
+        #expect(await !keys.contains(kid: first.kid))
+        // Still failing: still nothing trusted, however long it lasts.
+        clock.advance(by: 3600)
+        #expect(try await verifies() == .tokenUnknownKey)
+        // The login host answers again: the next allowed fetch brings the keys back.
+        await endpoint.setFailing(false)
+        clock.advance(by: TrustedKeySet.defaultMaxAgeBounds.lowerBound)
+        #expect(try await verifies() == nil)
+    }
+
+    @Test("a maximum age shorter than the cache time still drops keys once the refresh fails")
+    func maxStaleShorterThanMaxAge() async {
+        let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 300)
+        let keys = TrustedKeySet(fetchingCacheableWith: { try await endpoint.serve() }, clock: clock, maxStale: 60)
+        #expect(await keys.contains(kid: first.kid))
+        await endpoint.setFailing(true)
+        clock.advance(by: 59)
+        #expect(await keys.contains(kid: first.kid))
+        #expect(await endpoint.fetches == 1)
+        clock.advance(by: 2)
+        #expect(await !keys.contains(kid: first.kid))
+        #expect(await endpoint.fetches == 2, "a refresh is tried before the keys are dropped")
+    }
+
     @Test("max-age is clamped: 0 or no-store is at least 5 s, a day is at most 300 s")
     func clamped() async {
         let tiny = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 0)

@@ -44,7 +44,7 @@ struct ConfigurationTests {
 
     static let validLogin = """
         {"public_origin": "http://login.localhost:8080", "database": "x.sqlite", "signing_keys": "k.json",
-         "clients": [{"client_id": "dashboard", "client_secret": "0123456789abcdef0123", "redirect_uris": ["http://d.localhost/cb"]}]}
+         "clients": [{"client_id": "dashboard", "client_secret": "0123456789abcdef0123456789abcdef", "redirect_uris": ["http://d.localhost/cb"]}]}
         """
 
     @Test("a config error stops start-up with a message naming the field")
@@ -53,7 +53,7 @@ struct ConfigurationTests {
         let cases: [(String, String)] = [
             (Self.validLogin.replacingOccurrences(of: #""public_origin": "http://login.localhost:8080", "#, with: ""), "public_origin"),
             (Self.validLogin.replacingOccurrences(of: "http://login.localhost:8080", with: "http://login.localhost:8080/x"), "public_origin"),
-            (Self.validLogin.replacingOccurrences(of: "0123456789abcdef0123", with: "short"), "clients[0].client_secret"),
+            (Self.validLogin.replacingOccurrences(of: "0123456789abcdef0123456789abcdef", with: "short"), "clients[0].client_secret"),
             (Self.validLogin.replacingOccurrences(of: "http://d.localhost/cb", with: "http://d.localhost/cb#x"), "clients[0].redirect_uris[0]"),
             (Self.validLogin.replacingOccurrences(of: #""database""#, with: #""databse""#), "database"),
             (Self.validLogin.replacingOccurrences(of: "{\"public", with: "{\"token_lifetime_seconds\": 61, \"public"), "token_lifetime_seconds"),
@@ -66,10 +66,29 @@ struct ConfigurationTests {
             #expect(error.description.contains(field))
         }
         let rp = """
-            {"client_id": "dashboard", "client_secret": "0123456789abcdef0123", "public_origin": "http://d.localhost",
+            {"client_id": "dashboard", "client_secret": "0123456789abcdef0123456789abcdef", "public_origin": "http://d.localhost",
              "issuer": "http://login.localhost:8080", "database": "d.sqlite", "leeway_seconds": 5}
             """
         #expect(try Self.error(rp, rp: true)?.field == "leeway_seconds")
+    }
+
+    @Test("jwks_max_stale_seconds: an hour by default, read from the file, at least the longest JWKS cache time")
+    func jwksMaxStale() throws {
+        let rp = """
+            {"client_id": "dashboard", "client_secret": "0123456789abcdef0123456789abcdef", "public_origin": "http://d.localhost",
+             "issuer": "http://login.localhost:8080", "database": "d.sqlite"STALE}
+            """
+        func file(_ extra: String) throws -> RelyingPartyFile {
+            let path = try Self.write(rp.replacingOccurrences(of: "STALE", with: extra))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            return try RelyingPartyFile(path: path)
+        }
+        #expect(try file("").host.jwksMaxStale == 3600)
+        #expect(try file(#", "jwks_max_stale_seconds": 900"#).host.jwksMaxStale == 900)
+        for bad in ["299", "0", "-1", "\"3600\""] {
+            let error = try Self.error(rp.replacingOccurrences(of: "STALE", with: #", "jwks_max_stale_seconds": "# + bad), rp: true)
+            #expect(error?.field == "jwks_max_stale_seconds", "\(bad)")
+        }
     }
 
     @Test("baton demo keeps its key and secrets readable by the owner only, and stable across restarts")

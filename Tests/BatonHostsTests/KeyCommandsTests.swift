@@ -14,7 +14,7 @@ struct KeyCommandsTests {
         let json = """
             {"public_origin": "http://login.localhost:8080", "database": "login.sqlite", "signing_keys": "keys/login-keys.json",
              \(extra)
-             "clients": [{"client_id": "dashboard", "client_secret": "0123456789abcdef0123", "redirect_uris": ["http://d.localhost/cb"]}]}
+             "clients": [{"client_id": "dashboard", "client_secret": "0123456789abcdef0123456789abcdef", "redirect_uris": ["http://d.localhost/cb"]}]}
             """
         try json.write(toFile: directory + "/login.json", atomically: true, encoding: .utf8)
         return (try LoginHostFile(path: directory + "/login.json"), directory)
@@ -85,7 +85,7 @@ struct KeyCommandsTests {
         #expect(try field(#""jwks_max_age_seconds": 120"#) == nil)  // the default delay follows: 150
         #expect(try field(#""key_actvation_delay_seconds": 60"#) == "key_actvation_delay_seconds")
         let rp = """
-            {"client_id": "dashboard", "client_secret": "0123456789abcdef0123", "public_origin": "http://d.localhost",
+            {"client_id": "dashboard", "client_secret": "0123456789abcdef0123456789abcdef", "public_origin": "http://d.localhost",
              "issuer": "http://login.localhost:8080", "database": "d.sqlite", "algorithm": "ALG"}
             """
         #expect(try ConfigurationTests.error(rp.replacingOccurrences(of: "ALG", with: "ES256"), rp: true) == nil)

@@ -232,19 +232,38 @@ struct LoginHostTests {
         }
     }
 
-    @Test("HEAD and OPTIONS on /handoff mint nothing")
+    /// The value of `baton_handoffs_minted_total` for `clientID` on the login host's
+    /// `/metrics` (0 while the series does not exist).
+    static func mintedCount(_ browser: Browser, clientID: String) async throws -> Double {
+        let metrics = try await browser.get(TestHosts.loginOrigin + "/metrics")
+        #expect(metrics.status == 200)
+        let series = "baton_handoffs_minted_total{client_id=\"\(clientID)\"} "
+        let lines = metrics.body.split(separator: "\n").filter { $0.hasPrefix(series) }
+        #expect(lines.count <= 1, "one series per client")
+        guard let line = lines.first else { return 0 }
+        return try #require(Double(line.dropFirst(series.count).trimmingCharacters(in: .whitespaces)), "\(line)")
+    }
+
+    @Test("HEAD and OPTIONS on /handoff mint nothing; a GET mints one")
     func headMintsNothing() async throws {
         try await TestHosts.run { hosts in
             let browser = try await hosts.signedInBrowser()
+            let before = try await Self.mintedCount(browser, clientID: "dashboard")
+            #expect(before >= 1, "the sign-in minted one")
             let start = try await browser.get(TestHosts.dashboardOrigin + "/sso/start?return_to=/")
             let handoff = try #require(start.location)
             for method in ["HEAD", "OPTIONS"] {
-                let response = try await browser.request(method, handoff)
-                #expect(response.location == nil)
-                #expect(response.status == 405 || response.status == 204)
+                for _ in 0..<3 {
+                    let response = try await browser.request(method, handoff)
+                    #expect(response.location == nil)
+                    #expect(response.status == 405 || response.status == 204)
+                }
             }
-            let metrics = try await browser.get(TestHosts.loginOrigin + "/metrics")
-            #expect(metrics.body.components(separatedBy: "baton_handoffs_minted_total{").count == 2)  // the sign-in's one
+            #expect(try await Self.mintedCount(browser, clientID: "dashboard") == before, "HEAD/OPTIONS minted a token")
+            // The positive control: the same URL fetched for real mints exactly one.
+            let minted = try await browser.get(handoff)
+            #expect(minted.status == 302 && minted.location?.contains("token=") == true)
+            #expect(try await Self.mintedCount(browser, clientID: "dashboard") == before + 1)
         }
     }
 

@@ -5,6 +5,9 @@ import BatonSQLite
 import BatonTestSupport
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
 import Testing
 
 /// The dispatcher against a real SQLite queue and a relying party that is not there.
@@ -81,5 +84,127 @@ struct LogoutDispatcherTests {
             await dispatcher.deliverDue()
             #expect(try await store.pendingLogoutDeliveries().isEmpty)
         }
+    }
+
+    @Test("a relying party that accepts and never answers does not delay another's logout, and is not attempted twice at once")
+    func hungRelyingPartyBlocksNobody() async throws {
+        let hung = try await BackChannelListener.start(answering: false)
+        let answering = try await BackChannelListener.start(answering: true)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-dispatch-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore(path: directory + "/login.sqlite")
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_750_000_000))
+        let clients = ClientRegistry([
+            .init(clientID: "hung", redirectURIs: ["http://h/cb"], secretHash: "x", backChannelLogoutURI: hung.url + "/sso/backchannel-logout"),
+            .init(clientID: "dashboard", redirectURIs: ["http://d/cb"], secretHash: "y", backChannelLogoutURI: answering.url + "/sso/backchannel-logout"),
+        ])
+        // No client-side read timeout to end the hung attempt early: only the dispatcher's own.
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let dispatcher = LogoutDispatcher(
+            store: store, clients: clients, mint: { _, _ in "a.b.c" }, http: http, clock: clock, logger: logger,
+            attemptTimeout: .seconds(4))
+        try await store.insertUser(User(id: "u", username: "alice", displayName: "Alice", passwordHash: "h", createdAt: clock.now()))
+        func endSession(_ sid: String, handedTo client: String) async throws {
+            try await store.insertLoginSession(
+                LoginSession(
+                    sid: sid, secretHash: "secret-" + sid, userID: "u", authTime: clock.now(), lastSeen: clock.now(),
+                    expiresAt: clock.now().addingTimeInterval(3600), userAgent: "test"))
+            try await store.recordHandoff(sid: sid, clientID: client, at: clock.now())
+            #expect(try await store.endLoginSession(sid: sid, queueLogoutAt: clock.now()) == [client])
+        }
+        /// Polls `condition` every 20 ms for at most `bound`; how long it took, or nil.
+        func waitFor(_ bound: Duration, _ condition: () async throws -> Bool) async rethrows -> Duration? {
+            let start = ContinuousClock.now
+            while ContinuousClock.now - start < bound {
+                if try await condition() { return ContinuousClock.now - start }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return nil
+        }
+
+        // The hung relying party's delivery goes out first and hangs.
+        try await endSession("sid-hung", handedTo: "hung")
+        let first = Task { await dispatcher.deliverDue() }
+        #expect(await waitFor(.seconds(3)) { hung.connections == 1 } != nil, "the hung delivery was attempted")
+
+        // Then another person signs out of the dashboard: delivered at once, not after the hang.
+        try await endSession("sid-dashboard", handedTo: "dashboard")
+        dispatcher.poke()
+        let took = try await waitFor(.seconds(6)) {
+            try await !store.pendingLogoutDeliveries().contains { $0.clientID == "dashboard" }
+        }
+        let elapsed = try #require(took, "the dashboard's delivery was never acknowledged")
+        #expect(elapsed < .seconds(1), "the dashboard's logout waited \(elapsed) behind a hung relying party")
+        #expect(answering.requests == 1)
+
+        // However often the queue is looked at meanwhile, the hung delivery is under way once.
+        for _ in 0..<5 {
+            dispatcher.poke()
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(hung.connections == 1)
+        #expect(await first.value == 0)
+        let retry = try #require(try await store.pendingLogoutDeliveries().first)
+        #expect(retry.clientID == "hung" && retry.attempts == 1, "the hung attempt timed out and is rescheduled")
+        try await http.shutdown()
+        await hung.stop()
+        await answering.stop()
+    }
+}
+
+/// A relying party's back-channel endpoint on 127.0.0.1: one that answers every
+/// request `200 ok`, or one that accepts connections and never says a word.
+final class BackChannelListener: Sendable {
+    private let channel: any Channel
+    private let handler: Handler
+
+    final class Handler: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let answering: Bool
+        let connections = Atomic<Int>(0)
+        let requests = Atomic<Int>(0)
+
+        init(answering: Bool) { self.answering = answering }
+
+        func channelActive(context: ChannelHandlerContext) {
+            connections.add(1, ordering: .relaxed)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            // Whatever arrives is read and dropped; an answering endpoint answers the
+            // first chunk of each connection (the dispatcher's requests are tiny).
+            guard answering else { return }
+            requests.add(1, ordering: .relaxed)
+            let answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: answer)), promise: nil)
+            context.close(promise: nil)
+        }
+    }
+
+    static func start(answering: Bool) async throws -> BackChannelListener {
+        let handler = Handler(answering: answering)
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return BackChannelListener(channel: channel, handler: handler)
+    }
+
+    private init(channel: any Channel, handler: Handler) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    var url: String { "http://127.0.0.1:\(channel.localAddress?.port ?? 0)" }
+    var connections: Int { handler.connections.load(ordering: .relaxed) }
+    var requests: Int { handler.requests.load(ordering: .relaxed) }
+
+    func stop() async {
+        try? await channel.close()
     }
 }

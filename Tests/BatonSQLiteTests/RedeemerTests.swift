@@ -275,6 +275,27 @@ struct RedeemerTests {
         }
     }
 
+    @Test("a token redeemed at a fractional time can never be burned twice, however often the pruner runs")
+    func pruningNeverReopensAReplayWindow() async throws {
+        try await fixture { f in
+            f.clock.advance(by: 0.6)  // iat is the whole second before: the token lives 10.4 s from here
+            let state = try await f.startSignIn()
+            let minted = try await f.mint(state: state)
+            #expect(await f.redeem([minted.token], state: state).created != nil)
+            let end = TimeInterval(minted.exp + 2 + 2)
+            while f.clock.now().timeIntervalSince1970 < end {
+                f.clock.advance(by: 0.25)
+                try await f.store.prune(now: f.clock.now())
+                // A second burn would show as state_mismatch (another sign-in's state): the
+                // jti must still be burned, or the token no longer verify at all.
+                let again = await f.redeem([minted.token], state: try await f.startSignIn())
+                let at = f.clock.now().timeIntervalSince1970 - TimeInterval(minted.exp)
+                #expect(again.error == .tokenReplayed || again.error == .tokenExpired, "exp + \(at) s: \(String(describing: again.error))")
+            }
+            #expect(try await f.count("rp_sessions") == 1)
+        }
+    }
+
     @Test("the burned row is (issuer, jti) kept until exp + leeway + 1 s")
     func burnedRow() async throws {
         try await fixture { f in

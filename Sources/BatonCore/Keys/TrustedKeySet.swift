@@ -6,7 +6,11 @@ import Foundation
 /// A fetched set is kept for the `Cache-Control: max-age` the login host sent,
 /// clamped to ``maxAgeBounds``, and refreshed on the first use after that; a refresh
 /// that fails keeps the cached set, so the relying party keeps working while the login
-/// host is briefly unreachable. An unknown `kid` triggers at most one refetch per
+/// host is briefly unreachable — but only for ``maxStale`` since the last fetch that
+/// succeeded: after that the cached keys are dropped and every token is
+/// `token_unknown_key` until a fetch succeeds again, so a key the login host has
+/// withdrawn (a compromised one, say) is not trusted for ever by a relying party cut
+/// off from it. An unknown `kid` triggers at most one refetch per
 /// ``refetchInterval``, so a flood of forged kids cannot turn the relying party into a
 /// load generator against the login host.
 public actor TrustedKeySet {
@@ -18,6 +22,8 @@ public actor TrustedKeySet {
     private let fetch: CacheableFetch?
     private let clock: any BatonClock
     private var lastFetch: Date?
+    /// When the fetch that produced the cached keys started; nil while none is cached.
+    private var installedAt: Date?
     /// Until when the cached set may be used without asking again; nil before the first fetch.
     private var freshUntil: Date?
     /// The fetch under way, which every concurrent caller waits for: an actor is
@@ -28,9 +34,15 @@ public actor TrustedKeySet {
     /// The shortest and longest time a fetched set is cached, whatever the login host
     /// says (a missing max-age counts as the longest).
     public let maxAgeBounds: ClosedRange<TimeInterval>
+    /// The longest fetched keys are trusted after the fetch that brought them, while
+    /// refreshes fail (`jwks_max_stale_seconds`).
+    public let maxStale: TimeInterval
 
     /// The bounds a relying party applies unless told otherwise.
     public static let defaultMaxAgeBounds: ClosedRange<TimeInterval> = 5...300
+    /// An hour: long enough to ride out a login host's outage or a network blip, short
+    /// enough that a withdrawn key stops being trusted the same day.
+    public static let defaultMaxStale: TimeInterval = 3600
 
     /// Keys fixed by configuration; nothing is ever fetched.
     public init(fixed jwks: JWKSDocument, clock: any BatonClock = SystemClock()) async throws {
@@ -38,6 +50,7 @@ public actor TrustedKeySet {
         self.clock = clock
         self.refetchInterval = 30
         self.maxAgeBounds = Self.defaultMaxAgeBounds
+        self.maxStale = .infinity
         try await install(jwks)
     }
 
@@ -45,22 +58,25 @@ public actor TrustedKeySet {
     /// longest of `maxAgeBounds`.
     public init(
         fetchingWith fetch: @escaping Fetch, clock: any BatonClock = SystemClock(), refetchInterval: TimeInterval = 30,
-        maxAgeBounds: ClosedRange<TimeInterval> = TrustedKeySet.defaultMaxAgeBounds
+        maxAgeBounds: ClosedRange<TimeInterval> = TrustedKeySet.defaultMaxAgeBounds,
+        maxStale: TimeInterval = TrustedKeySet.defaultMaxStale
     ) {
         self.init(
             fetchingCacheableWith: { FetchedJWKS(document: try await fetch(), maxAge: nil) }, clock: clock,
-            refetchInterval: refetchInterval, maxAgeBounds: maxAgeBounds)
+            refetchInterval: refetchInterval, maxAgeBounds: maxAgeBounds, maxStale: maxStale)
     }
 
     /// Keys fetched by `fetch` with the login host's `max-age`.
     public init(
         fetchingCacheableWith fetch: @escaping CacheableFetch, clock: any BatonClock = SystemClock(),
-        refetchInterval: TimeInterval = 30, maxAgeBounds: ClosedRange<TimeInterval> = TrustedKeySet.defaultMaxAgeBounds
+        refetchInterval: TimeInterval = 30, maxAgeBounds: ClosedRange<TimeInterval> = TrustedKeySet.defaultMaxAgeBounds,
+        maxStale: TimeInterval = TrustedKeySet.defaultMaxStale
     ) {
         self.fetch = fetch
         self.clock = clock
         self.refetchInterval = refetchInterval
         self.maxAgeBounds = maxAgeBounds
+        self.maxStale = maxStale
     }
 
     /// True when `kid` is (or, after an allowed refetch, becomes) a trusted key.
@@ -92,7 +108,8 @@ public actor TrustedKeySet {
     /// The trusted key `kid`, refreshing an expired set first and refetching for an
     /// unknown kid when allowed.
     private func key(_ kid: String) async -> VerifyingKey? {
-        if fetch != nil, isStale { await fetchShared() }
+        if fetch != nil, isStale || isTooOld { await fetchShared() }
+        dropIfTooOld()
         if let key = known[kid] { return key }
         await refetchIfAllowed()
         return known[kid]
@@ -103,6 +120,19 @@ public actor TrustedKeySet {
         let now = clock.now()
         // A clock that went backwards makes the cache stale rather than fresh for longer.
         return now >= freshUntil || now < lastFetch
+    }
+
+    /// The cached keys came from a fetch longer than ``maxStale`` ago.
+    private var isTooOld: Bool {
+        guard let installedAt else { return false }
+        return clock.now().timeIntervalSince(installedAt) > maxStale
+    }
+
+    /// Fail closed once the cache is too old: no key is better than a withdrawn one.
+    private func dropIfTooOld() {
+        guard fetch != nil, isTooOld else { return }
+        known = [:]
+        installedAt = nil
     }
 
     private func refetchIfAllowed() async {
@@ -126,6 +156,7 @@ public actor TrustedKeySet {
         lastFetch = started
         let task = Task {
             if let fetched = try? await fetch(), (try? await self.install(fetched.document)) != nil {
+                self.markInstalled(at: started)
                 self.markFresh(from: started, maxAge: fetched.maxAge)
             } else {
                 // A failed fetch keeps the cached set, and is tried again after the
@@ -136,6 +167,10 @@ public actor TrustedKeySet {
         inFlight = task
         await task.value
         inFlight = nil
+    }
+
+    private func markInstalled(at started: Date) {
+        installedAt = started
     }
 
     /// The cache lifetime counts from when the fetch started: never longer than the

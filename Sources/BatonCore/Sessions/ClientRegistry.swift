@@ -48,6 +48,12 @@ public struct ClientRegistry: HandoffRequestValidating {
 
     public let clients: [String: Client]
 
+    /// The shortest hand-written client secret a configuration accepts. A person
+    /// choosing a secret picks far fewer bits per character than a generator does:
+    /// 32 characters keep even a letters-and-digits secret well beyond guessing over the
+    /// back channel. `baton clients add` generates 256 random bits (43 characters).
+    public static let minimumSecretLength = 32
+
     /// A registry of `clients`.
     public init(_ clients: [Client]) {
         self.clients = Dictionary(clients.map { ($0.clientID, $0) }, uniquingKeysWith: { first, _ in first })

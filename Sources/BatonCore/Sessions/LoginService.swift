@@ -93,7 +93,9 @@ public struct LoginService: Sendable {
     }
 
     /// Starts a new session for `user` under a new random secret (never an id the
-    /// browser brought along: no session fixation). Returns the cookie value.
+    /// browser brought along: no session fixation). Returns the cookie value. A user
+    /// at ``SessionLimits/loginSessionsPerUser`` loses the oldest session first, with
+    /// its back-channel logouts queued.
     public func startSession(for user: User, userAgent: String) async throws -> (cookie: String, session: LoginSession) {
         let secret = Secrets.random(bytes: 32)
         let now = clock.now()
@@ -101,7 +103,7 @@ public struct LoginService: Sendable {
             sid: Secrets.random(bytes: 18), secretHash: Secrets.hash(secret), userID: user.id,
             authTime: now, lastSeen: now, expiresAt: now.addingTimeInterval(timeouts.absolute),
             userAgent: String(userAgent.prefix(200)))
-        try await store.insertLoginSession(session)
+        try await store.insertLoginSession(session, keepingAtMost: SessionLimits.loginSessionsPerUser, queueLogoutAt: now)
         return (secret, session)
     }
 

@@ -108,9 +108,8 @@ public struct Redeemer: HandoffRedeeming {
         let claims = try await verifier.verify(token)
         let verifyTime = verifyStart.duration(to: timer.now)
         result.jtiFingerprint = Secrets.fingerprint(claims.jti)
-        // Kept until the token can no longer verify, and a second more (the verifier
-        // compares fractional time with exp + leeway).
-        let until = Date(timeIntervalSince1970: TimeInterval(claims.exp + verifier.leeway + 1))
+        // Kept until the token can no longer verify, and a second more.
+        let until = verifier.burnedUntil(claims)
 
         // Step 3: a jti already burned is a reload or a replay.
         let burned: Bool

@@ -26,6 +26,12 @@ public protocol UserStore: Sendable {
 /// Sessions on the login host, keyed by the hash of their cookie secret.
 public protocol LoginSessionStore: Sendable {
     func insertLoginSession(_ session: LoginSession) async throws
+    /// Stores a new session of `session.userID`, first ending the user's oldest
+    /// sessions (by `auth_time`) so that at most `limit` remain with it, each as
+    /// ``endLoginSession(sid:queueLogoutAt:)`` ends one, all in one transaction. Returns
+    /// the sids it ended.
+    @discardableResult
+    func insertLoginSession(_ session: LoginSession, keepingAtMost limit: Int, queueLogoutAt now: Date) async throws -> [String]
     func loginSession(secretHash: String) async throws -> LoginSession?
     func loginSession(sid: String) async throws -> LoginSession?
     func touchLoginSession(sid: String, at: Date) async throws
@@ -48,8 +54,9 @@ public protocol LoginSessionStore: Sendable {
 
 /// Back-channel logout messages still owed to relying parties.
 public protocol LogoutDeliveryStore: Sendable {
-    /// Deliveries due at `now`, oldest first.
-    func dueLogoutDeliveries(now: Date, limit: Int) async throws -> [LogoutDelivery]
+    /// Deliveries due at `now`, oldest first, at most `perClient` of any one client:
+    /// one relying party's backlog never hides another's deliveries.
+    func dueLogoutDeliveries(now: Date, limit: Int, perClient: Int) async throws -> [LogoutDelivery]
     /// Every pending delivery.
     func pendingLogoutDeliveries() async throws -> [LogoutDelivery]
     /// Records a failed attempt and when to try again.
@@ -73,6 +80,8 @@ public protocol UsedTokenStore: Sendable {
 
 /// Sessions on a relying party, keyed by the hash of their cookie secret.
 public protocol RPSessionStore: Sendable {
+    /// Stores a new session and, in the same transaction, deletes the oldest of the
+    /// same client and subject beyond ``SessionLimits/rpSessionsPerSubject``.
     func insertRPSession(_ session: RPSession) async throws
     func rpSession(idHash: String) async throws -> RPSession?
     @discardableResult func deleteRPSession(idHash: String) async throws -> Bool

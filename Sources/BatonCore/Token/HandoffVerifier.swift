@@ -96,11 +96,23 @@ public struct TokenVerifier<Claims: VerifiableClaims>: Sendable {
         // exp at or before iat is no lifetime at all: a token that was never valid.
         guard lifetime > 0 else { throw .tokenMalformed }
         guard lifetime <= maximumLifetime else { throw .tokenLifetimeTooLong }
-        let now = clock.now().unixSeconds
-        if claims.iat > now + leeway { throw .tokenNotYetValid }
-        if let nbf = claims.nbf, nbf > now + leeway { throw .tokenNotYetValid }
-        guard now <= claims.exp + leeway else { throw .tokenExpired }
+        // Fractional time, never floored: a floored "now" would let a token verify for up
+        // to a second past exp + leeway, beyond the time its burned jti is kept for.
+        let now = clock.now().timeIntervalSince1970
+        if TimeInterval(claims.iat - leeway) > now { throw .tokenNotYetValid }
+        if let nbf = claims.nbf, TimeInterval(nbf - leeway) > now { throw .tokenNotYetValid }
+        guard now <= TimeInterval(claims.exp + leeway) else { throw .tokenExpired }
     }
+
+    /// How long a verified token's jti must stay burned: past the last instant it
+    /// verifies (exp + leeway), with a second to spare for the pruner's own clock
+    /// reading and rounding in the store.
+    public func burnedUntil(_ claims: Claims) -> Date {
+        Date(timeIntervalSince1970: TimeInterval(claims.exp + leeway + Self.burnMargin))
+    }
+
+    /// The second of margin ``burnedUntil(_:)`` adds.
+    public static var burnMargin: Int64 { 1 }
 }
 
 /// The signature algorithms Baton can be configured with.
