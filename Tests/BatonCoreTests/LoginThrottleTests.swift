@@ -11,10 +11,10 @@ struct LoginThrottleTests {
     }
 
     @Test("of 60 concurrent attempts on one username from one address, only 5 get a password check")
-    func concurrentAttemptsAreReservedFirst() async {
+    func concurrentAttemptsAreReservedFirst() async throws {
         let (throttle, _) = Self.throttle()
         let granted = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<60 { group.addTask { await throttle.reserve(username: "alice", address: "203.0.113.7") != nil } }
+            for _ in 0..<60 { group.addTask { (try? await throttle.reserve(username: "alice", address: "203.0.113.7")) != nil } }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(granted == 5)
@@ -24,48 +24,48 @@ struct LoginThrottleTests {
     func lockoutIsPerAddress() async throws {
         let (throttle, clock) = Self.throttle()
         for _ in 0..<5 {
-            let reservation = try #require(await throttle.reserve(username: "alice", address: "203.0.113.7"))
-            await throttle.settle(reservation, as: .failed)
+            let reservation = try #require(try await throttle.reserve(username: "alice", address: "203.0.113.7"))
+            try await throttle.settle(reservation, as: .failed)
         }
-        #expect(await throttle.reserve(username: "alice", address: "203.0.113.7") == nil)
-        #expect(await throttle.reserve(username: "ALICE", address: "203.0.113.7") == nil, "usernames compare without case")
+        #expect(try await throttle.reserve(username: "alice", address: "203.0.113.7") == nil)
+        #expect(try await throttle.reserve(username: "ALICE", address: "203.0.113.7") == nil, "usernames compare without case")
         // Alice herself, from her own address, is not locked out.
-        let own = try #require(await throttle.reserve(username: "alice", address: "198.51.100.1"))
+        let own = try #require(try await throttle.reserve(username: "alice", address: "198.51.100.1"))
         #expect(own.delay == .zero)
         clock.advance(by: 301)
-        #expect(await throttle.reserve(username: "alice", address: "203.0.113.7") != nil)
+        #expect(try await throttle.reserve(username: "alice", address: "203.0.113.7") != nil)
     }
 
     @Test("a success forgets the failures of that username from that address")
     func successResets() async throws {
         let (throttle, _) = Self.throttle()
         for _ in 0..<4 {
-            await throttle.settle(try #require(await throttle.reserve(username: "alice", address: "a")), as: .failed)
+            try await throttle.settle(try #require(try await throttle.reserve(username: "alice", address: "a")), as: .failed)
         }
-        await throttle.settle(try #require(await throttle.reserve(username: "alice", address: "a")), as: .succeeded)
+        try await throttle.settle(try #require(try await throttle.reserve(username: "alice", address: "a")), as: .succeeded)
         for _ in 0..<4 {
-            await throttle.settle(try #require(await throttle.reserve(username: "alice", address: "a")), as: .failed)
+            try await throttle.settle(try #require(try await throttle.reserve(username: "alice", address: "a")), as: .failed)
         }
-        #expect(await throttle.reserve(username: "alice", address: "a") != nil)
+        #expect(try await throttle.reserve(username: "alice", address: "a") != nil)
     }
 
     @Test("password spraying from one address stops at the per-address limit")
     func sprayIsLimitedPerAddress() async throws {
         let (throttle, _) = Self.throttle(.init(perAddress: 30))
         for index in 0..<30 {
-            await throttle.settle(try #require(await throttle.reserve(username: "user\(index)", address: "203.0.113.9")), as: .failed)
+            try await throttle.settle(try #require(try await throttle.reserve(username: "user\(index)", address: "203.0.113.9")), as: .failed)
         }
-        #expect(await throttle.reserve(username: "user-new", address: "203.0.113.9") == nil)
-        #expect(await throttle.reserve(username: "user-new", address: "203.0.113.10") != nil)
+        #expect(try await throttle.reserve(username: "user-new", address: "203.0.113.9") == nil)
+        #expect(try await throttle.reserve(username: "user-new", address: "203.0.113.10") != nil)
     }
 
     @Test("a username attacked from many addresses is slowed down, never locked")
     func distributedGuessingIsDelayed() async throws {
         let (throttle, _) = Self.throttle(.init(perAccountBeforeDelay: 10, accountDelay: .seconds(1)))
         for index in 0..<10 {
-            await throttle.settle(try #require(await throttle.reserve(username: "alice", address: "10.0.0.\(index)")), as: .failed)
+            try await throttle.settle(try #require(try await throttle.reserve(username: "alice", address: "10.0.0.\(index)")), as: .failed)
         }
-        let next = try #require(await throttle.reserve(username: "alice", address: "10.0.1.1"))
+        let next = try #require(try await throttle.reserve(username: "alice", address: "10.0.1.1"))
         #expect(next.delay == .seconds(1))
     }
 
@@ -73,16 +73,16 @@ struct LoginThrottleTests {
     func uncountedAttempts() async throws {
         let (throttle, _) = Self.throttle()
         for _ in 0..<20 {
-            await throttle.settle(try #require(await throttle.reserve(username: "alice", address: "a")), as: .uncounted)
+            try await throttle.settle(try #require(try await throttle.reserve(username: "alice", address: "a")), as: .uncounted)
         }
-        #expect(await throttle.reserve(username: "alice", address: "a") != nil)
+        #expect(try await throttle.reserve(username: "alice", address: "a") != nil)
     }
 
     @Test("memory stays bounded under a flood of usernames and addresses")
-    func boundedMemory() async {
+    func boundedMemory() async throws {
         let (throttle, _) = Self.throttle(.init(perAddress: 1_000_000, maximumKeys: 1000))
         for index in 0..<5000 {
-            await throttle.recordFailure(username: String(repeating: "u", count: 60) + "\(index)", address: "10.\(index % 250).0.1")
+            try await throttle.recordFailure(username: String(repeating: "u", count: 60) + "\(index)", address: "10.\(index % 250).0.1")
         }
         #expect(await throttle.keyCount <= 1001)
     }

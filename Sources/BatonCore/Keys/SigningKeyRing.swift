@@ -159,27 +159,12 @@ public struct SigningKeyRing: Sendable {
         if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
             throw ConfigurationError(field: "signing key file", message: "\(path) must not be readable by group or others (chmod 600)")
         }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        let file = try decoder.decode(FileFormat.self, from: data)
-        let entries = try file.keys.map { entry in
-            guard let algorithm = SigningAlgorithm(rawValue: entry.alg), let bytes = Base64URL.decode(entry.seed),
-                let key = try? SigningKey(algorithm: algorithm, privateKey: bytes, createdAt: entry.createdAt)
-            else {
-                throw ConfigurationError(field: "signing key file", message: "\(path) holds a key that is neither an Ed25519 seed nor a P-256 key")
-            }
-            return Entry(key: key, activatesAt: entry.activatesAt ?? entry.createdAt)
-        }
-        guard !entries.isEmpty else {
-            throw ConfigurationError(field: "signing key file", message: "\(path) holds no key")
-        }
-        return SigningKeyRing(entries: entries)
+        return try SigningKeyRing(encoded: try Data(contentsOf: URL(fileURLWithPath: path)), source: path)
     }
 
-    /// Writes the ring atomically with mode 0600: readers see the old file or the new
-    /// one, never half of one.
-    public func save(to path: String) throws {
+    /// The ring as the key file holds it (JSON, private keys included): also how a
+    /// ``KeyRingStore`` keeps it.
+    public func encoded() throws -> Data {
         let file = FileFormat(
             keys: entries.map {
                 .init(
@@ -189,7 +174,32 @@ public struct SigningKeyRing: Sendable {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(file)
+        return try encoder.encode(file)
+    }
+
+    /// A ring from what ``encoded()`` wrote; `source` names it in errors.
+    public init(encoded data: Data, source: String) throws {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let file = try decoder.decode(FileFormat.self, from: data)
+        let entries = try file.keys.map { entry in
+            guard let algorithm = SigningAlgorithm(rawValue: entry.alg), let bytes = Base64URL.decode(entry.seed),
+                let key = try? SigningKey(algorithm: algorithm, privateKey: bytes, createdAt: entry.createdAt)
+            else {
+                throw ConfigurationError(field: "signing key file", message: "\(source) holds a key that is neither an Ed25519 seed nor a P-256 key")
+            }
+            return Entry(key: key, activatesAt: entry.activatesAt ?? entry.createdAt)
+        }
+        guard !entries.isEmpty else {
+            throw ConfigurationError(field: "signing key file", message: "\(source) holds no key")
+        }
+        self.init(entries: entries)
+    }
+
+    /// Writes the ring atomically with mode 0600: readers see the old file or the new
+    /// one, never half of one.
+    public func save(to path: String) throws {
+        let data = try encoded()
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

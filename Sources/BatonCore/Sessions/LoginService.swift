@@ -22,7 +22,7 @@ public struct LoginService: Sendable {
     public let hasher: PasswordHasher
     public let clock: any BatonClock
     public let timeouts: Timeouts
-    public let throttle: LoginThrottle
+    public let throttle: any SignInThrottling
     private let recorded = RecordedHandoffs()
     /// Sessions read by cookie lately: a person's burst of handoffs (one page opening
     /// several relying parties) reads the store once. Ending a session here forgets it
@@ -33,7 +33,7 @@ public struct LoginService: Sendable {
     /// A service over `store`.
     public init(
         store: any LoginHostStore, hasher: PasswordHasher, clock: any BatonClock, timeouts: Timeouts = Timeouts(),
-        throttle: LoginThrottle? = nil
+        throttle: (any SignInThrottling)? = nil
     ) {
         self.store = store
         self.hasher = hasher
@@ -58,23 +58,23 @@ public struct LoginService: Sendable {
     public func attemptSignIn(username: String, password: String, clientAddress: String) async throws -> SignInAttempt {
         // No user has a longer name: refuse before a key, a query or a hash is spent on it.
         guard username.utf8.count <= Username.maximumLength else {
-            await throttle.recordFailure(username: String(decoding: username.utf8.prefix(Username.maximumLength), as: UTF8.self), address: clientAddress)
+            try await throttle.recordFailure(username: String(decoding: username.utf8.prefix(Username.maximumLength), as: UTF8.self), address: clientAddress)
             return .refused
         }
-        guard let reservation = await throttle.reserve(username: username, address: clientAddress) else { return .throttled }
+        guard let reservation = try await throttle.reserve(username: username, address: clientAddress) else { return .throttled }
         if reservation.delay > .zero { try? await Task.sleep(for: reservation.delay) }
         let outcome: SignInAttempt
         do {
             outcome = try await authenticate(username: username, password: password).map(SignInAttempt.accepted) ?? .refused
         } catch is PasswordHasher.Busy {
             // Not a guess that was checked: it counts as nothing.
-            await throttle.settle(reservation, as: .uncounted)
+            try? await throttle.settle(reservation, as: .uncounted)
             return .busy
         } catch {
-            await throttle.settle(reservation, as: .uncounted)
+            try? await throttle.settle(reservation, as: .uncounted)
             throw error
         }
-        await throttle.settle(reservation, as: outcome == .refused ? .failed : .succeeded)
+        try await throttle.settle(reservation, as: outcome == .refused ? .failed : .succeeded)
         return outcome
     }
 

@@ -17,7 +17,7 @@ import Foundation
 /// the limit get a password check and the rest get 429 without one (a check that ends
 /// in a failure then counts as one). Keys are SHA-256 digests, so a 64 KiB username
 /// costs what a short one does, and at most ``Limits/maximumKeys`` are kept.
-public actor LoginThrottle {
+public actor LoginThrottle: SignInThrottling {
     /// The numbers, with the defaults PROTOCOL.md's 429 is tested against.
     public struct Limits: Sendable, Equatable {
         public var perAccountAndAddress: Int
@@ -42,12 +42,23 @@ public actor LoginThrottle {
     }
 
     /// An attempt allowed to check a password: settle it exactly once.
-    public struct Reservation: Sendable {
-        let pair: String
-        let address: String
-        let account: String
+    public struct Reservation: Sendable, Equatable {
+        /// The digests the three limits count under (see ``keys(username:address:)``).
+        public let pair: String
+        public let address: String
+        public let account: String
         /// How long to wait before checking the password (a username under attack from many addresses).
         public let delay: Duration
+        /// Tells this reservation from every other: a store counting attempts in flight keys them by it.
+        public let id: String
+
+        public init(pair: String, address: String, account: String, delay: Duration, id: String = Secrets.random(bytes: 12)) {
+            self.pair = pair
+            self.address = address
+            self.account = account
+            self.delay = delay
+            self.id = id
+        }
     }
 
     private struct Counter {
@@ -66,7 +77,7 @@ public actor LoginThrottle {
     }
 
     /// A reservation for a password check, or nil: answer 429 without checking.
-    public func reserve(username: String, address: String) -> Reservation? {
+    public func reserve(username: String, address: String) async throws -> Reservation? {
         let now = clock.now()
         let keys = Self.keys(username: username, address: address)
         guard load(keys.pair, now) < limits.perAccountAndAddress, load(keys.address, now) < limits.perAddress else { return nil }
@@ -90,7 +101,7 @@ public actor LoginThrottle {
     }
 
     /// Ends a reserved attempt.
-    public func settle(_ reservation: Reservation, as settlement: Settlement) {
+    public func settle(_ reservation: Reservation, as settlement: Settlement) async throws {
         let now = clock.now()
         for key in [reservation.pair, reservation.address] {
             guard var counter = counters[key] else { continue }
@@ -114,9 +125,9 @@ public actor LoginThrottle {
     }
 
     /// Counts a failure without a password check (a username that cannot exist).
-    public func recordFailure(username: String, address: String) {
-        guard let reservation = reserve(username: username, address: address) else { return }
-        settle(reservation, as: .failed)
+    public func recordFailure(username: String, address: String) async throws {
+        guard let reservation = try await reserve(username: username, address: address) else { return }
+        try await settle(reservation, as: .failed)
     }
 
     /// How many keys are kept (for tests of the memory bound).
@@ -140,8 +151,24 @@ public actor LoginThrottle {
         for (key, counter) in drop where counter.inFlight == 0 { counters[key] = nil }
     }
 
-    static func keys(username: String, address: String) -> (pair: String, address: String, account: String) {
+    /// The three counting keys: SHA-256 digests, so that a store holds no username or address.
+    public static func keys(username: String, address: String) -> (pair: String, address: String, account: String) {
         let user = username.lowercased()
         return (Secrets.hash("p\u{0}" + user + "\u{0}" + address), Secrets.hash("a\u{0}" + address), Secrets.hash("u\u{0}" + user))
     }
+}
+
+/// Where the sign-in throttle keeps its counts: ``LoginThrottle`` in the process's memory
+/// (one login host), or a store shared by every replica of one login host, so that the
+/// limit is one limit however many replicas a load balancer spreads attempts over.
+/// `reserve` must be atomic per key: of any number of concurrent callers, at most the
+/// limit get a reservation.
+public protocol SignInThrottling: Sendable {
+    var limits: LoginThrottle.Limits { get }
+    /// A reservation for a password check, or nil: answer 429 without checking.
+    func reserve(username: String, address: String) async throws -> LoginThrottle.Reservation?
+    /// Ends a reserved attempt (exactly once per reservation).
+    func settle(_ reservation: LoginThrottle.Reservation, as settlement: LoginThrottle.Settlement) async throws
+    /// Counts a failure without a password check (a username that cannot exist).
+    func recordFailure(username: String, address: String) async throws
 }

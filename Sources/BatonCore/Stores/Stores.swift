@@ -110,6 +110,24 @@ public struct RPSessionRefresh: Sendable, Equatable {
     }
 }
 
+/// The login host's key ring when it lives in the store (`signing_keys: "database"`),
+/// shared by every replica: each reads it again at least every few seconds, so that a
+/// rotation written by one (or by `baton keys rotate`) is published by all within 5 s,
+/// and signs only after `key_activation_delay_seconds`, as with a key file.
+public protocol KeyRingStore: Sendable {
+    /// The ring, or nil before the first key.
+    func keyRing() async throws -> SigningKeyRing?
+    /// Replaces the ring with `change(current)`, atomically against every other writer
+    /// (another replica starting, a rotation): no rotation is lost. Returns the new ring.
+    func updateKeyRing(_ change: @escaping @Sendable (SigningKeyRing?) throws -> SigningKeyRing) async throws -> SigningKeyRing
+}
+
+/// A store that can say whether it answers: `GET /readyz` (200 only while it does).
+public protocol StoreProbe: Sendable {
+    /// Throws when the store does not answer, within a few seconds.
+    func probe() async throws
+}
+
 /// Everything the login host keeps.
 public typealias LoginHostStore = UserStore & LoginSessionStore & LogoutDeliveryStore
 
