@@ -34,6 +34,8 @@ public actor LogoutDispatcher: Service {
     public let maximumBackoff: TimeInterval
     /// How long one attempt may take before it counts as failed.
     public let attemptTimeout: TimeAmount
+    /// How long a claimed delivery is kept from other dispatchers: its attempt, and a margin.
+    var claimLease: TimeInterval { TimeInterval(attemptTimeout.nanoseconds) / 1e9 + 25 }
     /// Deliveries under way at once, across relying parties: bounds the connections
     /// and tasks a mass sign-out can open.
     public let maximumConcurrentDeliveries: Int
@@ -135,11 +137,15 @@ public actor LogoutDispatcher: Service {
         }
         let due: [LogoutDelivery]
         do {
-            // Deliveries under way are still due in the store: ask for enough to see past them.
-            let limit = room + inFlight.count
-            due = try await store.dueLogoutDeliveries(
-                now: clock.now(), limit: limit, perClient: maximumConcurrentDeliveriesPerClient)
-            leftBehind = due.count == limit
+            // Claimed: no other dispatcher (a replica) attempts these until the lease ends.
+            let now = clock.now()
+            let full = Set(inFlight.values.map(\.clientID).filter { client in
+                inFlight.values.count(where: { $0.clientID == client }) >= maximumConcurrentDeliveriesPerClient
+            })
+            due = try await store.claimDueLogoutDeliveries(
+                now: now, limit: room, perClient: maximumConcurrentDeliveriesPerClient, excludedClients: full,
+                leaseUntil: now.addingTimeInterval(claimLease))
+            leftBehind = due.count == room
         } catch {
             logger.error("logout queue unreadable", metadata: ["error": .string(String(describing: error))])
             return []
@@ -147,13 +153,13 @@ public actor LogoutDispatcher: Service {
         var started: [Task<Bool, Never>] = []
         // From the read to the last start, nothing suspends: no other look at the
         // queue can start the same delivery in between.
+        var released: [LogoutDelivery] = []
         for delivery in due where inFlight[delivery.id] == nil && !settledDuringScan.contains(delivery.id) {
-            guard inFlight.count < maximumConcurrentDeliveries else {
+            guard inFlight.count < maximumConcurrentDeliveries,
+                inFlight.values.count(where: { $0.clientID == delivery.clientID }) < maximumConcurrentDeliveriesPerClient
+            else {
                 leftBehind = true
-                break
-            }
-            guard inFlight.values.count(where: { $0.clientID == delivery.clientID }) < maximumConcurrentDeliveriesPerClient else {
-                leftBehind = true
+                released.append(delivery)
                 continue
             }
             let task = Task {
@@ -163,6 +169,11 @@ public actor LogoutDispatcher: Service {
             }
             inFlight[delivery.id] = (delivery.clientID, task)
             started.append(task)
+        }
+        // Claimed but no slot here: due again now, for whichever dispatcher has one.
+        for delivery in released {
+            try? await store.rescheduleLogoutDelivery(
+                id: delivery.id, attempts: delivery.attempts, nextAttemptAt: delivery.nextAttemptAt, lastError: delivery.lastError ?? "")
         }
         return started
     }

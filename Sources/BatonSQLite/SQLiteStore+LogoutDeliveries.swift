@@ -3,19 +3,34 @@ import Foundation
 import GRDB
 
 extension SQLiteStore: LogoutDeliveryStore {
-    public func dueLogoutDeliveries(now: Date, limit: Int, perClient: Int) async throws -> [LogoutDelivery] {
-        try await read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM (
-                        SELECT *, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY next_attempt_at, id) AS rank
-                        FROM logout_deliveries WHERE next_attempt_at <= ?)
-                    WHERE rank <= ? ORDER BY next_attempt_at, id LIMIT ?
-                    """,
-                arguments: [now.sqliteSeconds, perClient, limit]
-            ).map(LogoutDelivery.init(row:))
+    public func claimDueLogoutDeliveries(
+        now: Date, limit: Int, perClient: Int, excludedClients: Set<String>, leaseUntil: Date
+    ) async throws -> [LogoutDelivery] {
+        // A look first: the poll that finds nothing due writes nothing.
+        guard try await read({ db in try Self.due(db, now: now, limit: 1, perClient: perClient, excluded: excludedClients) })
+            .isEmpty == false
+        else { return [] }
+        return try await write { db in
+            let due = try Self.due(db, now: now, limit: limit, perClient: perClient, excluded: excludedClients)
+            for delivery in due {
+                try db.execute(
+                    sql: "UPDATE logout_deliveries SET next_attempt_at = ? WHERE id = ?", arguments: [leaseUntil.sqliteSeconds, delivery.id])
+            }
+            return due
         }
+    }
+
+    static func due(_ db: Database, now: Date, limit: Int, perClient: Int, excluded: Set<String>) throws -> [LogoutDelivery] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM (
+                    SELECT *, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY next_attempt_at, id) AS rank
+                    FROM logout_deliveries WHERE next_attempt_at <= ?)
+                WHERE rank <= ? ORDER BY next_attempt_at, id
+                """,
+            arguments: [now.sqliteSeconds, perClient]
+        ).map(LogoutDelivery.init(row:)).filter { !excluded.contains($0.clientID) }.prefix(limit).map { $0 }
     }
 
     public func pendingLogoutDeliveries() async throws -> [LogoutDelivery] {

@@ -54,9 +54,13 @@ public protocol LoginSessionStore: Sendable {
 
 /// Back-channel logout messages still owed to relying parties.
 public protocol LogoutDeliveryStore: Sendable {
-    /// Deliveries due at `now`, oldest first, at most `perClient` of any one client:
-    /// one relying party's backlog never hides another's deliveries.
-    func dueLogoutDeliveries(now: Date, limit: Int, perClient: Int) async throws -> [LogoutDelivery]
+    /// Claims deliveries due at `now`, oldest first, at most `perClient` of any one client
+    /// (one relying party's backlog never hides another's) and none of `excludedClients`:
+    /// each claimed row is due again only at `leaseUntil`, so that of several dispatchers
+    /// (replicas of one login host) exactly one attempts it, and if that one dies the
+    /// delivery falls to another once the lease ends. Returns the rows as they were.
+    func claimDueLogoutDeliveries(now: Date, limit: Int, perClient: Int, excludedClients: Set<String>, leaseUntil: Date)
+        async throws -> [LogoutDelivery]
     /// Every pending delivery.
     func pendingLogoutDeliveries() async throws -> [LogoutDelivery]
     /// Records a failed attempt and when to try again.
