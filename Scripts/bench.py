@@ -7,6 +7,8 @@ connections, on the same 2 cores as the hosts), each figure beside its ceiling.
   bench.py BATON [--duration S]      one run: the ceilings, then every phase
   bench.py BATON --soak SECONDS      redemptions at about half of peak for that long,
                                      a line of growth figures every 30 s
+  bench.py BATON --perf DIR          the one run with perf record on both hosts during
+                                     /sso/auth and redeem; reports in DIR
 
 Ceilings: nginx answering a static 302 (the HTTP ceiling for /sso/start, /sso/auth and
 /healthz) and `openssl speed -multi 2 ed25519` (sign/s for minting, verify/s for
@@ -522,6 +524,9 @@ def soak(stack, pipeline, seconds):
     last_at, last_ok = started, redemptions(stack).get("ok", 0)
     print(f"{'t':>6}  {'login RSS':>10}  {'RP RSS':>10}  {'used_tokens':>11}  {'rp_sessions':>11}  "
           f"{'redeemed/s':>10}", flush=True)
+    rows = row_counts(database, ["used_tokens", "rp_sessions"])
+    print(f"{0:>5.0f}s  {rss_kib(stack.pid('login')) / 1024:>7.1f} MiB  {rss_kib(stack.pid('dashboard')) / 1024:>7.1f} MiB  "
+          f"{rows['used_tokens']:>11}  {rows['rp_sessions']:>11}  {'-':>10}", flush=True)
     status = 0
     try:
         while time.monotonic() < deadline and not stop.is_set():
