@@ -16,6 +16,7 @@ Usage: attack_processes.py BATON_BINARY [crash] [replicas]
 Prints one line per check and 'N passed, N failed'; exits 1 on any failure.
 """
 import os
+import shutil
 import signal
 import sqlite3
 import sys
@@ -62,6 +63,15 @@ class Hosts(ServeProcesses):
 
     def kill9(self, name):
         self.stop(name, signal.SIGKILL)
+
+    def finish(self, failures_before):
+        """Stops every process; removes the folder unless a check of this group failed
+        (its logs and database then stay, and their path is printed)."""
+        self.stop_all()
+        if report.results.count(False) > failures_before:
+            print(f"  kept for inspection: {self.dir}", flush=True)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Browser(BaseBrowser):
@@ -124,6 +134,7 @@ def crash(binary):
     # Tokens live 60 s (the most the config allows), so every token of the load phase
     # can still be replayed, with its own state cookie, after the last crash.
     lifetime = 60
+    failures_before = report.results.count(False)
     hosts = Hosts(binary, token_lifetime=lifetime)
     try:
         browser = Browser(hosts)
@@ -233,10 +244,11 @@ def crash(binary):
                f"{outcomes['late']} too late to replay, {len(outcomes['other'])} other answers {others[:5]}")
         report_integrity(hosts, "crash")
     finally:
-        hosts.stop_all()
+        hosts.finish(failures_before)
 
 
 def replicas(binary):
+    failures_before = report.results.count(False)
     hosts = Hosts(binary, replicas=2)
     try:
         browser = Browser(hosts)
@@ -276,7 +288,7 @@ def replicas(binary):
                f"(successes per round: min {min(summary)}, max {max(summary)})")
         report_integrity(hosts, "replicas")
     finally:
-        hosts.stop_all()
+        hosts.finish(failures_before)
 
 
 def main():
