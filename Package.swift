@@ -11,6 +11,8 @@ let package = Package(
     products: [
         .executable(name: "baton", targets: ["baton"]),
         .library(name: "BatonCore", targets: ["BatonCore"]),
+        // For the micro-benchmarks in Benchmarks/, a package of their own.
+        .library(name: "BatonSQLite", targets: ["BatonSQLite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

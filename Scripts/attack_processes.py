@@ -5,8 +5,10 @@ process they started.
 
   crash     redeem a token, kill -9 the dashboard, restart it within the token's
             lifetime, replay -> token_replayed; then the same while redemptions are in
-            flight (target 200/s), several crashes, then PRAGMA integrity_check and
-            "no token succeeded twice".
+            flight (target 200/s), several crashes, redemptions succeeding after each
+            restart; then every token replayed with its own state cookie within its
+            lifetime (tokens live 60 s here) -> token_replayed for each one that
+            succeeded, no token succeeding twice, and PRAGMA integrity_check.
   replicas  two dashboard processes sharing one SQLite file; one token sent 100 ways
             split across both, 50 rounds -> exactly one success per round.
 
@@ -14,11 +16,13 @@ Usage: attack_processes.py BATON_BINARY [crash] [replicas]
 Prints one line per check and 'N passed, N failed'; exits 1 on any failure.
 """
 import os
+import shutil
 import signal
 import sqlite3
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from batonlib import Browser as BaseBrowser, Report, ServeProcesses, free_port
 
@@ -28,8 +32,9 @@ report = Report()
 class Hosts(ServeProcesses):
     """A login host and `replicas` dashboard processes sharing one SQLite file."""
 
-    def __init__(self, binary, replicas=1):
+    def __init__(self, binary, replicas=1, token_lifetime=10):
         super().__init__(binary, prefix="baton-processes-")
+        self.token_lifetime = token_lifetime
         self.login_origin = "http://login.localhost:8080"
         self.rp_origin = "http://dashboard.localhost:8081"
         self.login_port = free_port()
@@ -37,7 +42,7 @@ class Hosts(ServeProcesses):
         secret = "process-attack-secret-0123456789"
         self.write_config("login", {
             "listen": {"port": self.login_port}, "public_origin": self.login_origin, "database": "login.sqlite",
-            "signing_keys": "keys.json", "bcrypt_cost": 4,
+            "signing_keys": "keys.json", "bcrypt_cost": 4, "token_lifetime_seconds": token_lifetime,
             "clients": [{"client_id": "dashboard", "client_secret": secret, "redirect_uris": [self.rp_origin + "/sso/callback"]}]})
         for index, port in enumerate(self.rp_ports):
             self.write_config(f"rp{index}", {
@@ -58,6 +63,15 @@ class Hosts(ServeProcesses):
 
     def kill9(self, name):
         self.stop(name, signal.SIGKILL)
+
+    def finish(self, failures_before):
+        """Stops every process; removes the folder unless a check of this group failed
+        (its logs and database then stay, and their path is printed)."""
+        self.stop_all()
+        if report.results.count(False) > failures_before:
+            print(f"  kept for inspection: {self.dir}", flush=True)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Browser(BaseBrowser):
@@ -82,6 +96,15 @@ class Browser(BaseBrowser):
         if posted.status != 303:
             raise RuntimeError(f"sign-in answered {posted.status}")
 
+    def state_cookie(self):
+        return self.jar.get("dashboard.localhost", {}).get("__Host-baton_state")
+
+    def holding_state(self, state):
+        """A browser that holds only `state`: no session, so a burned jti can only be a replay."""
+        other = Browser(self.hosts)
+        other.jar = {"dashboard.localhost": {"__Host-baton_state": state}}
+        return other
+
     def fresh_callback(self, replica=0):
         """A fresh, unredeemed callback URL (its sign-in's state cookie is in the jar)."""
         start = self.at(self.hosts.rp_origin + "/sso/start?return_to=%2F", replica)
@@ -100,11 +123,19 @@ def report_integrity(hosts, group):
 
 
 def redeemed(response):
-    return response.status == 303
+    """A redemption that made a session: a 303 that sets the session cookie (a reload
+    that continues is a 303 without one)."""
+    return response.status == 303 and any(
+        value.startswith("__Host-baton_session=") and "max-age=0" not in value.lower()
+        for value in response.header_values("Set-Cookie"))
 
 
 def crash(binary):
-    hosts = Hosts(binary)
+    # Tokens live 60 s (the most the config allows), so every token of the load phase
+    # can still be replayed, with its own state cookie, after the last crash.
+    lifetime = 60
+    failures_before = report.results.count(False)
+    hosts = Hosts(binary, token_lifetime=lifetime)
     try:
         browser = Browser(hosts)
         browser.sign_in()
@@ -115,66 +146,109 @@ def crash(binary):
         hosts.kill9("rp0")
         hosts.start_rp(0)
         restart = time.monotonic() - started
-        replay = Browser(hosts).at(callback)
+        replay = browser.holding_state(browser.state_cookie()).at(callback)
         report(redeemed(first) and replay.status == 403 and replay.error == "token_replayed", "crash/replay-after-kill-9",
-               f"redeemed {first.status}, dashboard killed and back in {restart:.2f} s, replay answered {replay.status} {replay.error}")
+               f"redeemed {first.status}, dashboard killed and back in {restart:.2f} s, replay with its own state "
+               f"cookie answered {replay.status} {replay.error}")
 
-        # 2. The same while redemptions are in flight.
-        successes = {}
+        # 2. The same while redemptions are in flight: every token is recorded with its
+        # own state cookie, when it was minted and whether its first redemption succeeded.
+        tokens = []  # [url, state, minted_at, first_succeeded]
+        successes_at = []
         lock = threading.Lock()
         stop = threading.Event()
-        attempts = [0]
         errors = [0]
 
         def worker():
             mine = browser.clone()
             while not stop.is_set():
                 try:
+                    minted_at = time.monotonic()
                     url = mine.fresh_callback()
+                    state = mine.state_cookie()
                 except Exception:
-                    errors[0] += 1
+                    with lock:
+                        errors[0] += 1
                     time.sleep(0.01)
                     continue
                 try:
-                    result = mine.clone().at(url)
+                    ok = redeemed(mine.holding_state(state).at(url))
                 except Exception:
-                    result = None
+                    ok = False
                 with lock:
-                    attempts[0] += 1
-                    successes.setdefault(url, 0)
-                    if result is not None and redeemed(result):
-                        successes[url] += 1
+                    tokens.append([url, state, minted_at, ok])
+                    if ok:
+                        successes_at.append(time.monotonic())
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(24)]
         load_started = time.monotonic()
         for thread in threads:
             thread.start()
         crashes = 5
+        restarted_at = []
+        killed_at = []
         for _ in range(crashes):
             time.sleep(1.5)
+            killed_at.append(time.monotonic())
             hosts.kill9("rp0")
             hosts.start_rp(0)
-        time.sleep(1.0)
+            restarted_at.append(time.monotonic())
+        time.sleep(1.5)
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
         elapsed = time.monotonic() - load_started
-        # Replay every token of the run once more: none may succeed a second time.
-        replayer = browser.clone()
-        for url in list(successes):
-            if redeemed(replayer.clone().at(url)):
-                successes[url] += 1
-        twice = sum(1 for count in successes.values() if count > 1)
-        rate = attempts[0] / elapsed if elapsed else 0
-        report(twice == 0 and attempts[0] > 0, "crash/no-token-succeeds-twice-across-crashes",
-               f"{attempts[0]} redemptions in {elapsed:.1f} s ({rate:.0f}/s, target 200/s) across {crashes} kill -9; "
-               f"{sum(1 for c in successes.values() if c >= 1)} succeeded once, {twice} twice")
+        window_ends = killed_at[1:] + [time.monotonic()]
+        after_restart = [sum(1 for t in successes_at if begin <= t < end) for begin, end in zip(restarted_at, window_ends)]
+        report(all(count > 0 for count in after_restart), "crash/redemptions-succeed-after-every-restart",
+               f"successful redemptions after each of the {crashes} restarts: {after_restart}")
+
+        # Replay every token of the run with its own state cookie, within its lifetime:
+        # a token that made a session must answer token_replayed (a store that forgot the
+        # burn lets the replay reach the state check, which answers state_missing); one
+        # whose first redemption died in a crash may succeed now, but only once.
+        outcomes = {"replayed": 0, "late": 0, "second": 0, "first-now": 0, "other": []}
+
+        def replay_one(record):
+            url, state, minted_at, first_ok = record
+            if time.monotonic() - minted_at > lifetime - 5:
+                return "late", None
+            try:
+                answer = browser.holding_state(state).at(url)
+            except Exception as error:
+                return "other", f"no answer ({error.__class__.__name__})"
+            if answer.status == 403 and answer.error == "token_replayed":
+                return "replayed", None
+            if redeemed(answer):
+                return ("second", None) if first_ok else ("first-now", None)
+            return "other", f"{answer.status} {answer.error} (first {'succeeded' if first_ok else 'failed'})"
+
+        replay_started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for kind, detail in pool.map(replay_one, tokens):
+                if kind == "other":
+                    outcomes["other"].append(detail)
+                else:
+                    outcomes[kind] += 1
+        replay_time = time.monotonic() - replay_started
+        first_successes = sum(1 for record in tokens if record[3])
+        rate = len(tokens) / elapsed if elapsed else 0
+        others = sorted(set(outcomes["other"]))
+        ok = (first_successes > 0 and outcomes["second"] == 0 and outcomes["late"] == 0 and not others
+              and outcomes["replayed"] + outcomes["first-now"] == len(tokens))
+        report(ok, "crash/no-token-succeeds-twice-across-crashes",
+               f"{len(tokens)} redemptions in {elapsed:.1f} s ({rate:.0f}/s, target 200/s) across {crashes} kill -9, "
+               f"{first_successes} succeeded; replayed with their own state cookies in {replay_time:.1f} s: "
+               f"{outcomes['replayed']} token_replayed, {outcomes['second']} succeeded twice, "
+               f"{outcomes['first-now']} first succeeded on replay (their first try died in a crash), "
+               f"{outcomes['late']} too late to replay, {len(outcomes['other'])} other answers {others[:5]}")
         report_integrity(hosts, "crash")
     finally:
-        hosts.stop_all()
+        hosts.finish(failures_before)
 
 
 def replicas(binary):
+    failures_before = report.results.count(False)
     hosts = Hosts(binary, replicas=2)
     try:
         browser = Browser(hosts)
@@ -214,7 +288,7 @@ def replicas(binary):
                f"(successes per round: min {min(summary)}, max {max(summary)})")
         report_integrity(hosts, "replicas")
     finally:
-        hosts.stop_all()
+        hosts.finish(failures_before)
 
 
 def main():

@@ -1,0 +1,27 @@
+import BatonCore
+import Benchmark
+
+/// A whole redemption in process, as `/sso/callback` runs it without HTTP: verify,
+/// burn, the state check and the pending sign-in, the back channel (a fake that
+/// answers at once), and the new session written to SQLite.
+func redemptionBenchmarks() -> [Benchmark?] {
+    let folder = BenchFixture.temporaryFolder("redeem")
+
+    return [
+        Benchmark("Redeem: one token (Redeemer, SQLite, fake back channel)") { benchmark, fixture in
+            // Each iteration needs its own sign-in and token; making them is not measured.
+            let state = try await fixture.startSignIn()
+            let token = try await fixture.mint(state: state)
+            benchmark.startMeasurement()
+            let result = await fixture.redeemer.redeem(tokenParameters: [token], stateCookie: state, sessionCookie: nil)
+            benchmark.stopMeasurement()
+            guard case .success(.created) = result.outcome else {
+                throw BenchFailure("redemption failed: \(result.outcome)")
+            }
+        } setup: {
+            try await BenchFixture(folder: folder)
+        } teardown: {
+            BenchFixture.removeFolder(folder)
+        }
+    ]
+}
