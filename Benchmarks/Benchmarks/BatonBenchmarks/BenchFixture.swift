@@ -14,6 +14,7 @@ struct BenchFixture: Sendable {
     let clock: ManualClock
     let minter: HandoffMinter
     let verifier: HandoffVerifier
+    let states: SignInStateSealer
     let redeemer: Redeemer
 
     /// A fixture whose files live in `folder` (created here; see ``removeFolder(_:)``).
@@ -26,8 +27,9 @@ struct BenchFixture: Sendable {
         minter = await HandoffMinter(issuer: Self.issuer, key: key, clock: clock)
         let keys = try await TrustedKeySet(fixed: JWKSDocument(keys: [key.publicJWK]), clock: clock)
         verifier = HandoffVerifier(issuer: Self.issuer, audience: Self.clientID, keys: keys, clock: clock)
+        states = SignInStateSealer(clientID: Self.clientID, secret: "the-benchmark-client-secret-0123456789")
         redeemer = Redeemer(
-            clientID: Self.clientID, verifier: verifier, store: store, directory: LiveLoginSession(), clock: clock)
+            clientID: Self.clientID, verifier: verifier, store: store, directory: LiveLoginSession(), states: states, clock: clock)
     }
 
     /// A fresh temporary folder name for one benchmark's files.
@@ -40,14 +42,9 @@ struct BenchFixture: Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    /// What `/sso/start` does: a random state whose hash is stored as a pending sign-in.
+    /// What `/sso/start` does: a new sealed state back to `/` (it writes nothing).
     func startSignIn() async throws -> String {
-        let state = Secrets.random(bytes: 24)
-        try await store.insertPendingSignIn(
-            PendingSignIn(
-                stateHash: Secrets.hash(state), clientID: Self.clientID, returnTo: "/", startedAt: clock.now(),
-                expiresAt: clock.now().addingTimeInterval(300)))
-        return state
+        states.start(returnTo: "/", at: clock.now()).state
     }
 
     /// What `/handoff` does for that state: a token for `dashboard`.

@@ -1,9 +1,9 @@
 import BatonCore
 import Benchmark
 
-/// A whole redemption in process, as `/sso/callback` runs it without HTTP: verify,
-/// burn, the state check and the pending sign-in, the back channel (a fake that
-/// answers at once), and the new session written to SQLite.
+/// A whole redemption in process, as `/sso/callback` runs it without HTTP: verify, the
+/// replay check, the state check, the back channel (a fake that answers at once), and
+/// the burn and the new session written to SQLite in one transaction.
 func redemptionBenchmarks() -> [Benchmark?] {
     let folder = BenchFixture.temporaryFolder("redeem")
 
@@ -13,7 +13,8 @@ func redemptionBenchmarks() -> [Benchmark?] {
             let state = try await fixture.startSignIn()
             let token = try await fixture.mint(state: state)
             benchmark.startMeasurement()
-            let result = await fixture.redeemer.redeem(tokenParameters: [token], stateCookie: state, sessionCookie: nil)
+            let result = await fixture.redeemer.redeem(
+                CallbackRequest(tokens: [token], stateCookie: state, returnCookie: nil, sessionCookie: nil))
             benchmark.stopMeasurement()
             guard case .success(.created) = result.outcome else {
                 throw BenchFailure("redemption failed: \(result.outcome)")
