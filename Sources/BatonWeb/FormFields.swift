@@ -6,16 +6,52 @@ import Hummingbird
 public struct FormFields: Sendable {
     public let pairs: [(String, String)]
 
-    /// Parses `a=b&c=d`; `+` is a space; undecodable pairs are dropped.
+    /// Parses `a=b&c=d`; `+` is a space; undecodable pairs (a `%` not followed by two hex
+    /// digits, or bytes that are not UTF-8) are dropped.
     public init(encoded: Substring) {
         var pairs: [(String, String)] = []
-        for part in encoded.split(separator: "&", omittingEmptySubsequences: true) {
-            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = String(pieces[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-            let value = (pieces.count > 1 ? String(pieces[1]) : "").replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-            if let name, let value { pairs.append((name, value)) }
+        for part in encoded.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let pieces = part.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            if let name = Self.decode(pieces[0]), let value = pieces.count > 1 ? Self.decode(pieces[1]) : "" {
+                pairs.append((name, value))
+            }
         }
         self.pairs = pairs
+    }
+
+    /// `+` as a space, then `%XX` as the byte it names; nil when a `%` is not followed
+    /// by two hex digits or the bytes are not UTF-8.
+    static func decode(_ encoded: Substring.UTF8View.SubSequence) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(encoded.count)
+        var index = encoded.startIndex
+        while index < encoded.endIndex {
+            let byte = encoded[index]
+            switch byte {
+            case UInt8(ascii: "+"):
+                bytes.append(UInt8(ascii: " "))
+            case UInt8(ascii: "%"):
+                let high = encoded.index(after: index)
+                guard high < encoded.endIndex, let h = hex(encoded[high]) else { return nil }
+                let low = encoded.index(after: high)
+                guard low < encoded.endIndex, let l = hex(encoded[low]) else { return nil }
+                bytes.append(h << 4 | l)
+                index = low
+            default:
+                bytes.append(byte)
+            }
+            index = encoded.index(after: index)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hex(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     /// The query string of `request`.
