@@ -36,7 +36,8 @@ extension RelyingPartyHost {
         switch result.outcome {
         case .success(.created(let cookie, let session)):
             metrics.count("baton_redemptions", [("result", "ok")])
-            logger.info(
+            // Per request: at debug, like the request log (a busy host's log holds its events).
+            logger.debug(
                 "handoff redeemed",
                 metadata: ["jti": .string(result.jtiFingerprint ?? "-"), "sid": .string(Secrets.fingerprint(session.loginSID))])
             response = .redirect(session.returnTo)

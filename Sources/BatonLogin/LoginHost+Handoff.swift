@@ -47,7 +47,8 @@ extension LoginHost {
                 .serviceUnavailable, title: "Sign-in is unavailable", explanation: "The login service could not sign a token.",
                 site: "Baton login", retryURL: nil)
         }
-        logger.info(
+        // Per request: at debug, like the request log.
+        logger.debug(
             "handoff minted",
             metadata: ["client_id": .string(client.clientID), "jti": .string(Secrets.fingerprint(minted.jti))])
         metrics.count("baton_handoffs_minted", [("client_id", client.clientID)])
