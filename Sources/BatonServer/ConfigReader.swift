@@ -99,13 +99,18 @@ struct ConfigReader {
         return array
     }
 
-    /// An optional non-empty list of valid group names.
-    mutating func groups(_ key: String) throws -> [String] {
+    /// An optional non-empty list of strings; empty when absent.
+    mutating func optionalStrings(_ key: String) throws -> [String] {
         guard values[key] != nil else {
             used.insert(key)
             return []
         }
-        let names = try strings(key)
+        return try strings(key)
+    }
+
+    /// An optional non-empty list of valid group names.
+    mutating func groups(_ key: String) throws -> [String] {
+        let names = try optionalStrings(key)
         if let bad = names.first(where: { !GroupName.isValid($0) }) {
             throw ConfigurationError(field: name(key), message: "\"\(bad)\" is not a group name (1 to 64 characters of A-Za-z0-9._-)")
         }
@@ -114,11 +119,7 @@ struct ConfigReader {
 
     /// An optional list of IP addresses and CIDR blocks (`10.0.0.0/8`, `::1`).
     mutating func networks(_ key: String) throws -> [IPNetwork] {
-        guard values[key] != nil else {
-            used.insert(key)
-            return []
-        }
-        return try strings(key).map { text in
+        try optionalStrings(key).map { text in
             guard let network = IPNetwork(text) else {
                 throw ConfigurationError(field: name(key), message: "\"\(text)\" is not an IP address or CIDR block like 10.0.0.0/8")
             }
