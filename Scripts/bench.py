@@ -50,6 +50,7 @@ LUA = os.path.join(HERE, "bench.lua")
 LOGIN_ORIGIN = "http://login.localhost:8080"
 RP_ORIGIN = "http://dashboard.localhost:8081"
 RETURN_TO = "/bench"
+RETURN_COOKIE = base64.urlsafe_b64encode(RETURN_TO.encode()).rstrip(b"=").decode()
 THREADS, CONNECTIONS = 2, 16
 TOKEN_LIFETIME = 60
 # A token older than this is never sent: its 60 s lifetime leaves a wide margin.
@@ -278,7 +279,8 @@ class Pipeline:
             claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
             state = states.pop(claims["nonce"], None)
             if state is not None:
-                tokens.append((f"__Host-baton_state={state}", target(location)))
+                # A return path other than / travels in its own cookie, which the state's MAC covers.
+                tokens.append((f"__Host-baton_state={state}; __Host-baton_return={RETURN_COOKIE}", target(location)))
         result["tokens"] = tokens
         result["minted_at"] = minted_at
         return result

@@ -36,7 +36,21 @@ public enum Redirects {
     /// Appends `name=value` to a registered redirect URI, with `?` or `&` as needed.
     public static func appending(_ name: String, _ value: String, to uri: String) -> String {
         let separator = uri.contains("?") ? "&" : "?"
-        return uri + separator + name + "=" + (value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")
+        return uri + separator + name + "=" + percentEncoded(value)
+    }
+
+    /// `value` with everything but RFC 3986's unreserved characters percent-encoded; a
+    /// token (base64url and dots) comes back as it is, without a pass through Foundation.
+    public static func percentEncoded(_ value: String) -> String {
+        let unreserved = value.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                true
+            default: false
+            }
+        }
+        return unreserved ? value : (value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")
     }
 }
 

@@ -104,6 +104,29 @@ extension SQLiteStore: LoginSessionStore {
         }
     }
 
+    public func sessionForLookup(sid: String, clientID: String) async throws -> (session: LoginSession, user: User)? {
+        try await read { db in
+            // One statement: the session, its user, and whether it was handed to this client.
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT s.*, u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name, u.email AS u_email,
+                            u.groups AS u_groups, u.password_hash AS u_password_hash, u.created_at AS u_created_at
+                        FROM login_sessions s
+                        JOIN session_lookups l ON l.sid = s.sid AND l.client_id = ?
+                        JOIN users u ON u.id = s.user_id
+                        WHERE s.sid = ?
+                        """, arguments: [clientID, sid])
+            else { return nil }
+            let user = User(
+                id: row["u_id"], username: row["u_username"], displayName: row["u_display_name"], email: row["u_email"],
+                groups: GroupName.split(row["u_groups"]), passwordHash: row["u_password_hash"],
+                createdAt: Date(sqliteSeconds: row["u_created_at"]))
+            return (LoginSession(row: row), user)
+        }
+    }
+
     public func clientsHandedTo(sid: String) async throws -> [String] {
         try await read { db in
             try String.fetchAll(db, sql: "SELECT client_id FROM session_lookups WHERE sid = ? ORDER BY client_id", arguments: [sid])

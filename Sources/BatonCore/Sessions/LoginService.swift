@@ -147,8 +147,8 @@ public struct LoginService: Sendable {
     /// has ended, and when it was never handed to that client: a relying party learns
     /// nothing about sessions that are not its own, and keeps none alive by asking.
     public func sessionInfo(sid: String, for clientID: String) async throws -> SessionInfo? {
-        guard sid.utf8.count <= 128, try await store.clientsHandedTo(sid: sid).contains(clientID),
-            let session = try await session(sid: sid), let user = try await store.user(id: session.userID)
+        guard sid.utf8.count <= 128, let (stored, user) = try await store.sessionForLookup(sid: sid, clientID: clientID),
+            let session = try await live(stored, touch: false)
         else { return nil }
         return SessionInfo(
             sid: session.sid, sub: user.id, username: user.username, display_name: user.displayName, email: user.email,

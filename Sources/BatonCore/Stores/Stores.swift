@@ -50,6 +50,19 @@ public protocol LoginSessionStore: Sendable {
     func recordHandoff(sid: String, clientID: String, at: Date) async throws
     /// The clients the session was handed to, by client id.
     func clientsHandedTo(sid: String) async throws -> [String]
+    /// What a back-channel lookup by `clientID` needs, in one read: the session and its
+    /// user, or nil when there is no such session or it was never handed to `clientID`.
+    func sessionForLookup(sid: String, clientID: String) async throws -> (session: LoginSession, user: User)?
+}
+
+extension LoginSessionStore where Self: UserStore {
+    /// Three reads; an engine does it in one.
+    public func sessionForLookup(sid: String, clientID: String) async throws -> (session: LoginSession, user: User)? {
+        guard try await clientsHandedTo(sid: sid).contains(clientID), let session = try await loginSession(sid: sid),
+            let user = try await user(id: session.userID)
+        else { return nil }
+        return (session, user)
+    }
 }
 
 /// Back-channel logout messages still owed to relying parties.
