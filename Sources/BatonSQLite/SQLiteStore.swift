@@ -12,10 +12,9 @@ public final class SQLiteStore: Sendable {
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     public init(path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        // The file holds session hashes and password hashes: created 0600 before SQLite
+        // opens it, so that its -wal and -shm (which take its mode) are 0600 from the start.
+        try PrivateFiles.ensureFile(path)
         var configuration = Configuration()
         // Another process (a replica, the CLI) may hold the write lock for a moment.
         configuration.busyMode = .timeout(10)
@@ -31,8 +30,6 @@ public final class SQLiteStore: Sendable {
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try Self.migrator.migrate(pool)
         committer = GroupCommitter(pool: pool)
-        // The file holds session hashes and password hashes: owner only.
-        chmod(path, 0o600)
     }
 
     /// Runs `PRAGMA integrity_check`; "ok" when the file is sound.

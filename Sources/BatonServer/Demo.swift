@@ -39,7 +39,7 @@ public struct DemoSetup: Sendable {
     /// first start; `portOffset` moves every port (for tests that run beside a demo).
     public init(dataDirectory: String, templates: String? = nil, bcryptCost: Int = 11) throws {
         self.dataDirectory = dataDirectory
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try PrivateFiles.makeDirectory(dataDirectory)
         chmod(dataDirectory, 0o700)
         let secrets = try Self.clientSecrets(in: dataDirectory)
         let login = try LoginHostFile.make(
@@ -89,8 +89,7 @@ public struct DemoSetup: Sendable {
             return secrets
         }
         let secrets = Dictionary(uniqueKeysWithValues: relyingParties.map { ($0.id, Secrets.random(bytes: 32)) })
-        guard FileManager.default.createFile(atPath: path, contents: try JSONEncoder().encode(secrets), attributes: [.posixPermissions: 0o600])
-        else { throw ConfigurationError(field: "--data-dir", message: "cannot write \(path)") }
+        try PrivateFiles.replace(path, with: try JSONEncoder().encode(secrets))
         return secrets
     }
 }

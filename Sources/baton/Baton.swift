@@ -14,11 +14,13 @@ struct Baton: AsyncParsableCommand {
         ])
 }
 
-/// What every command does first: logging, and the open-file limit raised to the hard
+/// What every command does first: files it creates private (umask 077: keys, secrets,
+/// databases and their -wal/-shm), logging, and the open-file limit raised to the hard
 /// one, since each connection (a host's, or the attack suite's) is a file descriptor.
 @main
 enum Entry {
     static func main() async {
+        umask(0o077)
         bootstrapLogging()
         let logger = Logger(label: "baton")
         if let limit = OpenFileLimit.raiseToHard() {

@@ -199,34 +199,14 @@ public struct SigningKeyRing: Sendable {
     /// Writes the ring atomically with mode 0600: readers see the old file or the new
     /// one, never half of one.
     public func save(to path: String) throws {
-        let data = try encoded()
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(Secrets.random(bytes: 6))"
-        // Create the file 0600 before any secret is written into it.
-        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw ConfigurationError(field: "signing key file", message: "cannot create \(temporary)")
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw ConfigurationError(field: "signing key file", message: "cannot write \(path)")
-        }
+        try PrivateFiles.replace(path, with: try encoded())
     }
 
     /// Runs `body` holding an exclusive lock on `path.lock`, so that two writers (a
     /// rotation and a start-up, or two rotations) never interleave their
     /// read-modify-write of the key file.
     static func withLock<T>(on path: String, _ body: () throws -> T) throws -> T {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        try PrivateFiles.makeDirectory((path as NSString).deletingLastPathComponent)
         let descriptor = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw ConfigurationError(field: "signing key file", message: "cannot open \(path).lock")
