@@ -99,6 +99,43 @@ struct ConfigReader {
         return array
     }
 
+    /// An optional `true` or `false`.
+    mutating func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        used.insert(key)
+        guard let raw = values[key] else { return fallback }
+        guard case .bool(let value) = raw else {
+            throw ConfigurationError(field: name(key), message: "must be true or false")
+        }
+        return value
+    }
+
+    /// Whether plain http is allowed where it matters (`allow_insecure_http`), and the
+    /// warnings it gave: read once per file, before the URLs it governs.
+    struct Transport {
+        let allowInsecure: Bool
+        var warnings: [String] = []
+
+        /// `url` must be https, unless its host is loopback or a `.localhost` name (which
+        /// never leave the machine), or plain http is allowed (then with a warning).
+        mutating func requireSecure(_ url: String, field: String) throws {
+            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme != "https" else { return }
+            let host = (parsed.host ?? "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            let local = host == "localhost" || host.hasSuffix(".localhost") || host == "::1"
+                || (IPAddress(host).map { $0.bytes.count == 4 ? $0.bytes[0] == 127 : $0.bytes == Array(repeating: 0, count: 15) + [1] } ?? false)
+            if local { return }
+            guard allowInsecure else {
+                throw ConfigurationError(
+                    field: field,
+                    message: "must be https (plain http is allowed only to loopback and .localhost hosts; set \"allow_insecure_http\": true to allow it anyway, not recommended)")
+            }
+            warnings.append("\(field) uses plain http (\(url)): allow_insecure_http is set, so what travels there can be read and changed on the way")
+        }
+    }
+
+    mutating func transport() throws -> Transport {
+        Transport(allowInsecure: try bool("allow_insecure_http", default: false))
+    }
+
     /// An optional non-empty list of strings; empty when absent.
     mutating func optionalStrings(_ key: String) throws -> [String] {
         guard values[key] != nil else {

@@ -33,6 +33,8 @@ public struct LoginHostFile: Sendable {
     public var templates: String?
     public var bcryptCost: Int
     public var connections = ConnectionSettings()
+    /// What start-up must say about this file (plain http allowed where it matters).
+    public var warnings: [String] = []
 
     /// Reads and checks `path`.
     public init(path: String) throws {
@@ -42,8 +44,10 @@ public struct LoginHostFile: Sendable {
 
     init(reader: inout ConfigReader) throws {
         listen = try ListenAddress.read(&reader, defaultPort: 8080)
+        var transport = try reader.transport()
         let origin = try reader.string("public_origin")
         try ConfigReader.checkOrigin(origin, field: reader.name("public_origin"))
+        try transport.requireSecure(origin, field: reader.name("public_origin"))
         database = try reader.path("database")
         signingKeys = try reader.path("signing_keys")
         templates = try reader.optionalPath("templates")
@@ -62,9 +66,14 @@ public struct LoginHostFile: Sendable {
             let id = try client.string("client_id")
             let uris = try client.strings("redirect_uris")
             let logoutURI = try client.optionalString("backchannel_logout_uri")
-            if let logoutURI { try ConfigReader.checkAbsoluteURL(logoutURI, field: client.name("backchannel_logout_uri")) }
+            if let logoutURI {
+                try ConfigReader.checkAbsoluteURL(logoutURI, field: client.name("backchannel_logout_uri"))
+                try transport.requireSecure(logoutURI, field: client.name("backchannel_logout_uri"))
+            }
             for (index, uri) in uris.enumerated() {
                 try ConfigReader.checkAbsoluteURL(uri, field: client.name("redirect_uris") + "[\(index)]")
+                // The token travels to it in the clear otherwise.
+                try transport.requireSecure(uri, field: client.name("redirect_uris") + "[\(index)]")
             }
             let secretHash: String
             if let hash = try client.optionalString("client_secret_sha256") {
@@ -82,6 +91,7 @@ public struct LoginHostFile: Sendable {
             throw ConfigurationError(field: reader.name("clients"), message: "lists a client_id twice")
         }
         let trustedProxies = try reader.networks("trusted_proxies")
+        warnings = transport.warnings
         try reader.finish()
         host = LoginHostConfiguration(
             publicOrigin: origin, clients: ClientRegistry(clients), tokenLifetime: Int64(lifetime), sessionTimeouts: timeouts,
@@ -134,6 +144,8 @@ public struct RelyingPartyFile: Sendable {
     /// A JWKS file to trust instead of fetching the login host's.
     public var trustedKeys: String?
     public var connections = ConnectionSettings()
+    /// What start-up must say about this file (plain http allowed where it matters).
+    public var warnings: [String] = []
 
     /// Reads and checks `path`.
     public init(path: String) throws {
@@ -141,14 +153,26 @@ public struct RelyingPartyFile: Sendable {
         listen = try ListenAddress.read(&reader, defaultPort: 8081)
         let clientID = try reader.string("client_id")
         let secret = try ClientRegistration.readSecret(&reader)
+        var transport = try reader.transport()
         let origin = try reader.string("public_origin")
         try ConfigReader.checkOrigin(origin, field: reader.name("public_origin"))
+        try transport.requireSecure(origin, field: reader.name("public_origin"))
         let issuer = try reader.string("issuer")
         try ConfigReader.checkOrigin(issuer, field: reader.name("issuer"))
+        try transport.requireSecure(issuer, field: reader.name("issuer"))
         let redirectURI = try reader.optionalString("redirect_uri")
-        if let redirectURI { try ConfigReader.checkAbsoluteURL(redirectURI, field: reader.name("redirect_uri")) }
+        if let redirectURI {
+            try ConfigReader.checkAbsoluteURL(redirectURI, field: reader.name("redirect_uri"))
+            try transport.requireSecure(redirectURI, field: reader.name("redirect_uri"))
+        }
         let backChannel = try reader.optionalString("login_backchannel_url")
-        if let backChannel { try ConfigReader.checkOrigin(backChannel, field: reader.name("login_backchannel_url")) }
+        if let backChannel {
+            try ConfigReader.checkOrigin(backChannel, field: reader.name("login_backchannel_url"))
+            // The JWKS comes from here and the client secret goes there: plain http lets
+            // anyone on the path forge sign-ins.
+            try transport.requireSecure(backChannel, field: reader.name("login_backchannel_url"))
+        }
+        warnings = transport.warnings
         database = try reader.path("database")
         templates = try reader.optionalPath("templates")
         trustedKeys = try reader.optionalPath("trusted_keys")

@@ -49,6 +49,7 @@ public struct HostRunner: Sendable {
             clients.append(http)
             return http
         }
+        for warning in (login?.warnings ?? []) + relyingParties.flatMap(\.warnings) { logger.warning("\(warning)") }
         do {
             if let login {
                 let http = makeClient()

@@ -72,6 +72,44 @@ struct ConfigurationTests {
         #expect(try Self.error(rp, rp: true)?.field == "leeway_seconds")
     }
 
+    @Test("plain http only to loopback and .localhost hosts, unless allow_insecure_http is set (then with a warning); the refusal names the field")
+    func noPlainTextWhereItMatters() throws {
+        let rp = """
+            {"client_id": "dashboard", "client_secret": "0123456789abcdef0123456789abcdef", "public_origin": "ORIGIN",
+             "issuer": "ISSUER", "login_backchannel_url": "BACK", "database": "d.sqlite"EXTRA}
+            """
+        func rpFile(_ origin: String, _ issuer: String, _ back: String, extra: String = "") -> String {
+            rp.replacingOccurrences(of: "ORIGIN", with: origin).replacingOccurrences(of: "ISSUER", with: issuer)
+                .replacingOccurrences(of: "BACK", with: back).replacingOccurrences(of: "EXTRA", with: extra)
+        }
+        // Loopback, localhost and https are fine.
+        for (origin, issuer, back) in [
+            ("http://d.localhost:8081", "http://login.localhost:8080", "http://127.0.0.1:8080"),
+            ("https://app.example.com", "https://login.example.com", "https://10.0.0.5:8443"), ("http://localhost:1", "http://[::1]:2", "http://127.9.9.9"),
+        ] {
+            #expect(try Self.error(rpFile(origin, issuer, back), rp: true) == nil, "\(origin) \(issuer) \(back)")
+        }
+        // Anything else over plain http is refused, naming the field.
+        #expect(try Self.error(rpFile("http://app.example.com", "https://login.example.com", "https://login.example.com"), rp: true)?.field == "public_origin")
+        #expect(try Self.error(rpFile("https://app.example.com", "http://login.example.com", "https://login.example.com"), rp: true)?.field == "issuer")
+        #expect(
+            try Self.error(rpFile("https://app.example.com", "https://login.example.com", "http://10.0.0.5:8080"), rp: true)?.field
+                == "login_backchannel_url")
+        let login = Self.validLogin.replacingOccurrences(of: "http://login.localhost:8080", with: "https://login.example.com")
+        #expect(try Self.error(login.replacingOccurrences(of: "http://d.localhost/cb", with: "http://d.example.com/cb"))?.field == "clients[0].redirect_uris[0]")
+        #expect(
+            try Self.error(login.replacingOccurrences(of: #""redirect_uris""#, with: #""backchannel_logout_uri": "http://10.1.1.1/sso/backchannel-logout", "redirect_uris""#))?.field
+                == "clients[0].backchannel_logout_uri")
+        #expect(try Self.error(login.replacingOccurrences(of: "https://login.example.com", with: "http://login.example.com"))?.field == "public_origin")
+        // Allowed on purpose: accepted, with a warning that names the field.
+        let allowed = try Self.write(rpFile("http://app.example.com", "http://login.example.com", "http://10.0.0.5", extra: #", "allow_insecure_http": true"#))
+        defer { try? FileManager.default.removeItem(atPath: allowed) }
+        let file = try RelyingPartyFile(path: allowed)
+        #expect(file.warnings.count == 3)
+        #expect(file.warnings.contains { $0.hasPrefix("login_backchannel_url uses plain http") })
+        #expect(try Self.error(rpFile("http://d.localhost", "http://login.localhost", "http://127.0.0.1", extra: #", "allow_insecure_http": "yes""#), rp: true)?.field == "allow_insecure_http")
+    }
+
     @Test("jwks_max_stale_seconds: an hour by default, read from the file, at least the longest JWKS cache time")
     func jwksMaxStale() throws {
         let rp = """
