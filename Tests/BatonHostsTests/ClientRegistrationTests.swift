@@ -23,12 +23,12 @@ struct ClientRegistrationTests {
     func addPrintsParsableSnippets() throws {
         let added = try ClientRegistration.add(
             clientID: "billing", redirectURI: "https://billing.example.com/sso/callback",
-            backChannelLogoutURI: "http://10.0.0.7:8081/sso/backchannel-logout")
+            backChannelLogoutURI: "https://10.0.0.7:8443/sso/backchannel-logout")
         let text = added.text
         let entry = try Self.object(try Self.snippet(after: "Add to the login host's \"clients\" list:", in: text))
         #expect(entry["client_id"] as? String == "billing")
         #expect(entry["redirect_uris"] as? [String] == ["https://billing.example.com/sso/callback"])
-        #expect(entry["backchannel_logout_uri"] as? String == "http://10.0.0.7:8081/sso/backchannel-logout")
+        #expect(entry["backchannel_logout_uri"] as? String == "https://10.0.0.7:8443/sso/backchannel-logout")
         #expect(entry["client_secret"] == nil, "the login host's entry must not carry the secret")
         let hash = try #require(entry["client_secret_sha256"] as? String)
 
