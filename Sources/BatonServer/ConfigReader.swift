@@ -62,9 +62,12 @@ struct ConfigReader {
         try optionalString(key).map(resolve)
     }
 
+    /// `path` against the configuration file's folder, made absolute first: a relative
+    /// URL standardized would lose its leading `..` (`Demo/../x` is not `/x`).
     func resolve(_ path: String) -> String {
-        if path.hasPrefix("/") || baseDirectory.isEmpty { return path }
-        return URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardized.path
+        if path.hasPrefix("/") { return path }
+        let base = baseDirectory.hasPrefix("/") ? baseDirectory : FileManager.default.currentDirectoryPath + "/" + baseDirectory
+        return URL(fileURLWithPath: base, isDirectory: true).appendingPathComponent(path).standardized.path
     }
 
     mutating func object(_ key: String) throws -> ConfigReader? {

@@ -9,7 +9,8 @@ struct Baton: AsyncParsableCommand {
         commandName: "baton",
         abstract: "Cross-domain single sign-on with one-time handoff tokens.",
         subcommands: [
-            DemoCommand.self, ServeCommand.self, UsersCommand.self, ClientsCommand.self, KeysCommand.self, SessionsCommand.self,
+            DemoCommand.self, ServeCommand.self, CheckCommand.self, UsersCommand.self, ClientsCommand.self, KeysCommand.self,
+            SessionsCommand.self,
             AttackCommand.self,
         ])
 }

@@ -145,3 +145,52 @@ struct ConfigurationTests {
         #expect(again.active(at: Date()).kid == (try SigningKeyRing.load(from: first.login.signingKeys)).active(at: Date()).kid)
     }
 }
+
+@Suite("baton check")
+struct ConfigurationCheckTests {
+    @Test("the demo's files pass, described setting by setting, every secret hidden, nothing created")
+    func demoFilesPass() async throws {
+        for name in ["login", "dashboard", "reports", "app"] {
+            let output = try await ConfigurationCheck.check(path: ConfigurationTests.demo + "/\(name).json")
+            #expect(output.hasPrefix(name == "login" ? "login host" : "relying party \(name)"))
+            #expect(!output.contains("demo-only-"), "a secret was printed for \(name)")
+            #expect(output.contains("(hidden)"))
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-check-\(UUID().uuidString)").path
+        let path = try ConfigurationTests.write(
+            ConfigurationTests.validLogin.replacingOccurrences(of: #""x.sqlite""#, with: "\"\(directory)/x.sqlite\"")
+                .replacingOccurrences(of: #""k.json""#, with: "\"\(directory)/k.json\""))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let output = try await ConfigurationCheck.check(path: path)
+        #expect(output.contains("(created at first start)"))
+        #expect(!FileManager.default.fileExists(atPath: directory), "check created the data folder")
+    }
+
+    @Test("an error names the field; a file that is neither kind says so")
+    func errors() async throws {
+        let bad = try ConfigurationTests.write(#"{"client_id": "x", "client_secret": "short"}"#)
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        await #expect(throws: ConfigurationError.self) { try await ConfigurationCheck.check(path: bad) }
+        do {
+            _ = try await ConfigurationCheck.check(path: bad)
+        } catch let error as ConfigurationError {
+            #expect(error.field == "client_secret")
+        }
+        let neither = try ConfigurationTests.write(#"{"listen": {"port": 1}}"#)
+        defer { try? FileManager.default.removeItem(atPath: neither) }
+        do {
+            _ = try await ConfigurationCheck.check(path: neither)
+            Issue.record("a file that is neither kind passed")
+        } catch let error as ConfigurationError {
+            #expect(error.field == "--config")
+        }
+    }
+
+    @Test("a relative --config resolves the file's relative paths from the working folder, never from /")
+    func relativeConfigPath() throws {
+        let root = TestHosts.repositoryRoot()
+        try #require(FileManager.default.currentDirectoryPath == root, "swift test runs from the package root")
+        let file = try LoginHostFile(path: "Demo/login.json")
+        #expect(file.database == root + "/.baton-demo/serve/login.sqlite")
+    }
+}
