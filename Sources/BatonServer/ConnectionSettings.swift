@@ -12,6 +12,11 @@ public struct ConnectionSettings: Sendable, Equatable {
     public var maxConnections: Int
     /// How long a keep-alive connection may wait, silent, for its next request.
     public var idleTimeout: Duration
+    /// On SIGTERM or SIGINT: how long requests in flight may take to finish before the
+    /// host stops anyway (`shutdown_timeout_seconds`).
+    public var shutdownTimeout: Duration = .seconds(defaultShutdownTimeoutSeconds)
+
+    public static let defaultShutdownTimeoutSeconds = 10
 
     public static let defaultRequestTimeoutSeconds = 10
     public static let defaultMaxConnections = 10_000
@@ -32,9 +37,12 @@ public struct ConnectionSettings: Sendable, Equatable {
     }
 
     static func read(_ reader: inout ConfigReader) throws -> ConnectionSettings {
-        ConnectionSettings(
+        var settings = ConnectionSettings(
             requestTimeout: .seconds(try reader.int("request_timeout_seconds", default: defaultRequestTimeoutSeconds, range: 1...300)),
             maxConnections: try reader.int("max_connections", default: defaultMaxConnections, range: 1...1_000_000))
+        settings.shutdownTimeout = .seconds(
+            try reader.int("shutdown_timeout_seconds", default: defaultShutdownTimeoutSeconds, range: 1...300))
+        return settings
     }
 
     /// These settings with `max_connections` lowered, if need be, to this host's share of

@@ -14,6 +14,8 @@ public struct HostRunner: Sendable {
     public let loginStore: SQLiteStore?
     let services: [any Service]
     let logger = Logger(label: "baton")
+    /// The longest `shutdown_timeout_seconds` of the hosts run here.
+    let shutdownTimeout: Duration
 
     /// Builds the hosts; fails with a ``ConfigurationError`` naming the bad field.
     public init(login: LoginHostFile?, relyingParties: [RelyingPartyFile]) async throws {
@@ -87,12 +89,20 @@ public struct HostRunner: Sendable {
         services.append(PruneService(targets: stores, logger: Logger(label: "baton.prune")))
         self.services = services + servers
         self.loginStore = loginStore
+        self.shutdownTimeout = ([login?.connections.shutdownTimeout].compactMap { $0 } + relyingParties.map(\.connections.shutdownTimeout))
+            .max() ?? .seconds(ConnectionSettings.defaultShutdownTimeoutSeconds)
     }
 
     /// Serves until a signal arrives.
+    /// Serves until SIGTERM or SIGINT, then stops: no new connections, requests in flight
+    /// finish (at most `shutdown_timeout_seconds`, after which what is left is cancelled),
+    /// then the stores' last writes and the clients. A stop on a signal is a clean one.
     public func run() async throws {
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = shutdownTimeout
+        configuration.maximumCancellationDuration = .seconds(2)
+        // Past the timeout the group cancels what is left and returns: still a stop on a
+        // signal. A service that fails (a port that cannot be bound) is thrown, exit 1.
+        try await ServiceGroup(configuration: configuration).run()
     }
 }
