@@ -51,9 +51,11 @@ struct LogoutDeliveryConformanceTests {
                     let store = index.isMultiple(of: 2) ? first : second
                     group.addTask {
                         var mine: [Int64] = []
-                        while let batch = try? await store.claimDueLogoutDeliveries(
-                            now: at(10), limit: 3, perClient: 2, excludedClients: [], leaseUntil: at(70)), !batch.isEmpty
-                        {
+                        // Bounded: a claim that leased nothing would hand out the same rows forever.
+                        for _ in 0..<60 {
+                            guard let batch = try? await store.claimDueLogoutDeliveries(
+                                now: at(10), limit: 3, perClient: 2, excludedClients: [], leaseUntil: at(70)), !batch.isEmpty
+                            else { break }
                             mine += batch.map(\.id)
                         }
                         return mine

@@ -114,7 +114,9 @@ struct UsedTokenConformanceTests {
                 for index in 0..<64 {
                     let store = stores[index % stores.count]
                     group.addTask {
-                        try? await store.burn(issuer: Self.issuer, jti: "race", until: at(12), creating: Records.rpSession("racer-\(index)"))
+                        // Each racer another person, so that nothing but the burn decides between them.
+                        try? await store.burn(
+                            issuer: Self.issuer, jti: "race", until: at(12), creating: Records.rpSession("racer-\(index)", subject: "user-\(index)"))
                     }
                 }
                 return await group.reduce(into: [BurnOutcome?]()) { $0.append($1) }
