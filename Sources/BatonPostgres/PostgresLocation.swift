@@ -8,7 +8,7 @@ import Foundation
 /// let location = try PostgresLocation(url: "postgres://baton@db.internal/baton?sslmode=verify-full")
 /// let store = try await PostgresStore.open(location, poolSize: 8, logger: logger)
 /// ```
-public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     /// How the connection is protected, as libpq's `sslmode` names it.
     public enum SSLMode: String, Sendable, CaseIterable {
         /// Plain text.
@@ -139,6 +139,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         let shownHost = isUnixSocket ? host.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? host : host
         return "postgres://\(user)@\(shownHost):\(port)/\(database)?sslmode=\(sslMode.rawValue)"
     }
+
+    /// The URL without its password, in debug output too.
+    public var debugDescription: String { description }
 
     static func isPlainIdentifier(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first == "_" || ("a"..."z").contains(first), name.count <= 63 else { return false }
