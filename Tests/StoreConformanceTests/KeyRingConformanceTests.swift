@@ -14,14 +14,14 @@ struct KeyRingConformanceTests {
         return keyRings
     }
 
-    @Test("16 replicas starting together on two store instances create one first key", arguments: Engine.underTest)
+    @Test("8 replicas starting together on two store instances create one first key", arguments: Engine.underTest)
     func firstCreationOnce(_ engine: Engine) async throws {
         try await withStore(engine) { first, database async throws in
             let a = try Self.keyRings(first)
             let b = try Self.keyRings(try await database.open())
             #expect(try await a.keyRing() == nil)
             let kids = try await withThrowingTaskGroup(of: [String].self) { group in
-                for index in 0..<16 {
+                for index in 0..<8 {
                     let store = index.isMultiple(of: 2) ? a : b
                     group.addTask {
                         try await store.updateKeyRing { $0 ?? SigningKeyRing(keys: [SigningKey(createdAt: at(index))]) }.keys.map(\.kid)

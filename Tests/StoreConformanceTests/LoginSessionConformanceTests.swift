@@ -158,12 +158,12 @@ struct LoginSessionConformanceTests {
         }
     }
 
-    @Test("12 concurrent capped sign-ins of one user across two store instances leave exactly the cap", arguments: Engine.underTest)
+    @Test("8 concurrent capped sign-ins of one user across two store instances leave exactly the cap", arguments: Engine.underTest)
     func concurrentCap(_ engine: Engine) async throws {
         try await withAlice(engine) { first, database async throws in
             let second = try await database.open()
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<12 {
+                for index in 0..<8 {
                     let store = index.isMultiple(of: 2) ? first : second
                     group.addTask {
                         var session = Records.loginSession(sid: "sid-\(index)", userID: "user-1", secretHash: "h-\(index)")
