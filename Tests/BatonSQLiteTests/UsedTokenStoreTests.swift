@@ -23,25 +23,6 @@ struct UsedTokenStoreTests {
         }
     }
 
-    @Test("the first burn burns, the second finds it used")
-    func burnOnce() async throws {
-        try await withTemporaryStore { store async throws in
-            #expect(try await store.burn(issuer: Self.issuer, jti: "jti-aaaaaaaaaaaaaaaaaaaa", until: at(12)) == .burned)
-            #expect(try await store.burn(issuer: Self.issuer, jti: "jti-aaaaaaaaaaaaaaaaaaaa", until: at(12)) == .alreadyUsed)
-            #expect(try await store.burn(issuer: Self.issuer, jti: "jti-aaaaaaaaaaaaaaaaaaaa", until: at(9999)) == .alreadyUsed)
-        }
-    }
-
-    @Test("the pair is (issuer, jti): the same jti from another issuer is another token, and jtis are case-sensitive")
-    func pairIsTheKey() async throws {
-        try await withTemporaryStore { store async throws in
-            #expect(try await store.burn(issuer: Self.issuer, jti: "jti-1", until: at(12)) == .burned)
-            #expect(try await store.burn(issuer: "http://other.localhost:8080", jti: "jti-1", until: at(12)) == .burned)
-            #expect(try await store.burn(issuer: Self.issuer, jti: "JTI-1", until: at(12)) == .burned)
-            #expect(try await store.burn(issuer: Self.issuer, jti: "jti-1", until: at(12)) == .alreadyUsed)
-        }
-    }
-
     @Test("64 concurrent burns of one jti: exactly one burned, 63 already used, integrity ok")
     func concurrentBurns() async throws {
         try await withTemporaryStore { store in
@@ -100,22 +81,6 @@ struct UsedTokenStoreTests {
             #expect(reader == 2)
             let mode = try await store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
             #expect(mode == "wal")
-        }
-    }
-
-    @Test("pruneUsedTokens removes only rows whose until is before the date")
-    func pruneUsedTokens() async throws {
-        try await withTemporaryStore { store async throws in
-            #expect(try await store.burn(issuer: Self.issuer, jti: "past", until: at(-10)) == .burned)
-            #expect(try await store.burn(issuer: Self.issuer, jti: "just-past", until: at(-1)) == .burned)
-            #expect(try await store.burn(issuer: Self.issuer, jti: "now", until: at(0)) == .burned)
-            #expect(try await store.burn(issuer: Self.issuer, jti: "future", until: at(10)) == .burned)
-            #expect(try await store.pruneUsedTokens(before: at(0)) == 2)
-            #expect(try await store.pruneUsedTokens(before: at(0)) == 0)
-            #expect(try await store.burn(issuer: Self.issuer, jti: "now", until: at(0)) == .alreadyUsed)
-            #expect(try await store.burn(issuer: Self.issuer, jti: "future", until: at(10)) == .alreadyUsed)
-            // A pruned jti could burn again, which is why rows live until exp + leeway.
-            #expect(try await store.burn(issuer: Self.issuer, jti: "past", until: at(-10)) == .burned)
         }
     }
 
