@@ -74,7 +74,7 @@ public struct LoginHost: Sendable {
         router.post("/sessions/end") { request, _ in try await endSessions(request, all: false) }
         router.post("/sessions/end-all") { request, _ in try await endSessions(request, all: true) }
         router.get("/handoff") { request, _ in try await handoff(request) }
-        router.get("/.well-known/jwks.json") { _, _ in jwks() }
+        router.get("/.well-known/jwks.json") { _, _ in await jwks() }
         router.get("/api/sessions/:sid") { request, context in
             try await sessionInfo(request, sid: context.parameters.get("sid") ?? "")
         }
