@@ -107,6 +107,7 @@ let package = Package(
             name: "BatonTestSupport",
             dependencies: [
                 "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonServer", "BatonAttack",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -118,7 +119,6 @@ let package = Package(
             name: "baton",
             dependencies: [
                 "BatonCore",
-                "BatonSQLite",
                 "BatonServer",
                 "BatonAttack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
