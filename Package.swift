@@ -99,6 +99,7 @@ let package = Package(
             dependencies: [
                 "BatonCore",
                 "BatonSQLite",
+                "BatonPostgres",
                 "BatonWeb",
                 "BatonLogin",
                 "BatonDashboard",
@@ -123,6 +124,7 @@ let package = Package(
             name: "BatonTestSupport",
             dependencies: [
                 "BatonCore", "BatonSQLite", "BatonWeb", "BatonLogin", "BatonDashboard", "BatonServer", "BatonAttack",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -134,7 +136,6 @@ let package = Package(
             name: "baton",
             dependencies: [
                 "BatonCore",
-                "BatonSQLite",
                 "BatonServer",
                 "BatonAttack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -10,7 +10,8 @@ import Logging
 /// lives in its own `RelyingPartyHost+Route.swift` file.
 public struct RelyingPartyHost: Sendable {
     public let configuration: RelyingPartyConfiguration
-    let store: any RelyingPartyStore
+    /// Also answers `/readyz`.
+    let store: any RelyingPartyStore & StoreProbe
     let redeemer: any HandoffRedeeming
     /// Decides whether a request's session is live and may pass: every page and
     /// `/sso/auth` ask it.
@@ -28,7 +29,7 @@ public struct RelyingPartyHost: Sendable {
     /// A relying party trusting `keys` and asking `directory` about sessions. Only
     /// tests pass `redeemer`, to stand a weakened one in for Baton's ``Redeemer``.
     public init(
-        configuration: RelyingPartyConfiguration, store: any RelyingPartyStore, keys: TrustedKeySet,
+        configuration: RelyingPartyConfiguration, store: any RelyingPartyStore & StoreProbe, keys: TrustedKeySet,
         directory: any LoginSessionDirectory, pages: Pages, clock: any BatonClock = SystemClock(),
         logger: Logger? = nil, redeemer: (any HandoffRedeeming)? = nil
     ) {
@@ -74,6 +75,7 @@ public struct RelyingPartyHost: Sendable {
                 pages: pages, site: configuration.title))
         // Before the safe-methods rule: `/sso/auth` answers every method alike.
         router.add(middleware: ForwardAuthMiddleware { request in await forwardAuth(request) })
+        router.add(middleware: ReadinessMiddleware(probe: store, logger: logger))
         router.add(middleware: SafeMethodsMiddleware())
         router.get("/") { request, _ in await home(request) }
         router.get("/sso/start") { request, _ in start(request) }

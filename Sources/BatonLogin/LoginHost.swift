@@ -14,6 +14,8 @@ public struct LoginHost: Sendable {
     let minter: HandoffMinter
     let signingKeys: SigningKeySource
     let pages: Pages
+    /// Answers `/readyz`.
+    let probe: any StoreProbe
     let handoffRequests: any HandoffRequestValidating
     /// Sends back-channel logout; nil when the host was built without an HTTP client
     /// (the queue then waits in the store for a host that has one).
@@ -23,27 +25,36 @@ public struct LoginHost: Sendable {
     let logger: Logger
 
     /// A login host over `store`, signing with the active key of `keyRing`, reread from
-    /// `keyFile` (when given) as soon as it changes, so a rotation needs no restart. Only tests
-    /// pass `handoffRequests`, to stand a weakened check in for the client registry.
+    /// `keyFile` as soon as it changes, or from `keyStore` (`signing_keys: "database"`),
+    /// so a rotation needs no restart. Only tests pass `handoffRequests`, to stand a
+    /// weakened check in for the client registry.
     public init(
-        configuration: LoginHostConfiguration, store: any LoginHostStore, keyRing: SigningKeyRing, keyFile: String? = nil, pages: Pages,
+        configuration: LoginHostConfiguration, store: any LoginHostStore & StoreProbe, keyRing: SigningKeyRing,
+        keyFile: String? = nil, keyStore: (any KeyRingStore)? = nil, pages: Pages,
         hasher: PasswordHasher = PasswordHasher(), clock: any BatonClock = SystemClock(),
         logger: Logger = Logger(label: "baton.login"), handoffRequests: (any HandoffRequestValidating)? = nil,
-        logoutHTTP: HTTPClient? = nil
+        logoutHTTP: HTTPClient? = nil, throttle: (any SignInThrottling)? = nil
     ) async {
         self.configuration = configuration
         self.service = LoginService(
             store: store, hasher: hasher, clock: clock, timeouts: configuration.sessionTimeouts,
-            throttle: LoginThrottle(limits: configuration.throttle, clock: clock))
-        self.signingKeys = SigningKeySource(ring: keyRing, file: keyFile, clock: clock) { [logger] event in
+            throttle: throttle ?? LoginThrottle(limits: configuration.throttle, clock: clock))
+        let keysFrom = keyStore == nil ? "file" : "database"
+        let onEvent: @Sendable (SigningKeySource.Event) -> Void = { [logger] event in
             switch event {
-            case .reloaded(let kids): logger.info("signing keys reloaded", metadata: ["kids": .string(kids.joined(separator: ","))])
-            case .reloadFailed(let error): logger.error("signing key file unreadable; keeping the keys in use", metadata: ["error": .string(error)])
+            case .reloaded(let kids):
+                logger.info("signing keys reloaded", metadata: ["kids": .string(kids.joined(separator: ",")), "from": "\(keysFrom)"])
+            case .reloadFailed(let error):
+                logger.error("signing keys unreadable; keeping the keys in use", metadata: ["error": .string(error), "from": "\(keysFrom)"])
             }
         }
+        self.signingKeys =
+            keyStore.map { SigningKeySource(ring: keyRing, store: $0, clock: clock, onEvent: onEvent) }
+            ?? SigningKeySource(ring: keyRing, file: keyFile, clock: clock, onEvent: onEvent)
         self.minter = HandoffMinter(
             issuer: configuration.publicOrigin, keys: signingKeys, lifetime: configuration.tokenLifetime, clock: clock)
         self.pages = pages
+        self.probe = store
         self.clock = clock
         self.logger = logger
         self.handoffRequests = handoffRequests ?? configuration.clients
@@ -66,6 +77,7 @@ public struct LoginHost: Sendable {
             middleware: SecurityHeadersMiddleware(
                 contentSecurityPolicy: SecurityHeadersMiddleware<BatonRequestContext>.policy(formTargets: configuration.clientOrigins),
                 pages: pages, site: "Baton login"))
+        router.add(middleware: ReadinessMiddleware(probe: probe, logger: logger))
         router.add(middleware: SafeMethodsMiddleware())
         router.get("/") { request, _ in try await home(request) }
         router.get("/login") { request, _ in try await loginForm(request) }
@@ -74,7 +86,7 @@ public struct LoginHost: Sendable {
         router.post("/sessions/end") { request, _ in try await endSessions(request, all: false) }
         router.post("/sessions/end-all") { request, _ in try await endSessions(request, all: true) }
         router.get("/handoff") { request, _ in try await handoff(request) }
-        router.get("/.well-known/jwks.json") { _, _ in jwks() }
+        router.get("/.well-known/jwks.json") { _, _ in await jwks() }
         router.get("/api/sessions/:sid") { request, context in
             try await sessionInfo(request, sid: context.parameters.get("sid") ?? "")
         }

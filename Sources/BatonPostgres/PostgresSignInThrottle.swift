@@ -106,3 +106,12 @@ extension PostgresStore {
         PostgresSignInThrottle(store: self, limits: limits, clock: clock)
     }
 }
+
+extension PostgresStore: Pruning, RowCounting {}
+
+extension PostgresStore: StoreLifecycle {
+    /// Replicas of one login host count sign-in failures together: one limit, not one each.
+    public func sharedSignInThrottle(limits: LoginThrottle.Limits, clock: any BatonClock) -> (any SignInThrottling)? {
+        signInThrottle(limits: limits, clock: clock)
+    }
+}

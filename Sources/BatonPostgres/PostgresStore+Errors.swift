@@ -15,7 +15,7 @@ extension PostgresStore {
     /// Every failure as a ``StoreError`` with a message fit for logs: the SQLSTATE and
     /// the server's message (never its detail, which repeats values), or what went wrong
     /// with the connection. Never the password, never the query's values.
-    static func storeError(_ error: any Error, _ what: String, _ location: PostgresLocation) -> any Error {
+    static func storeError(_ error: any Error, _ what: String, _ location: PostgresEndpoint) -> any Error {
         switch error {
         case let error as CallerError:
             return error.error
@@ -38,7 +38,7 @@ extension PostgresStore {
 
     /// A failure to open a connection, in words: unreachable, wrong password, no such
     /// database, no TLS.
-    static func openError(_ error: any Error, _ location: PostgresLocation) -> any Error {
+    static func openError(_ error: any Error, _ location: PostgresEndpoint) -> any Error {
         switch error {
         case let error as StoreError: return error
         case let error as PSQLError:
@@ -50,7 +50,7 @@ extension PostgresStore {
         }
     }
 
-    static func describe(_ error: PSQLError, _ location: PostgresLocation) -> String {
+    static func describe(_ error: PSQLError, _ location: PostgresEndpoint) -> String {
         switch error.code {
         case .server:
             let state = error.serverInfo?[.sqlState] ?? "?"
@@ -86,7 +86,7 @@ extension PostgresStore {
     }
 
     /// Why a connection could not be made, in a few words rather than a stack of NIO errors.
-    static func reason(_ error: (any Error)?, _ location: PostgresLocation) -> String {
+    static func reason(_ error: (any Error)?, _ location: PostgresEndpoint) -> String {
         switch error {
         case nil:
             return "connection failed"
@@ -110,7 +110,7 @@ extension PostgresStore {
         }
     }
 
-    private static func errnoReason(_ code: CInt, _ location: PostgresLocation) -> String {
+    private static func errnoReason(_ code: CInt, _ location: PostgresEndpoint) -> String {
         switch code {
         case ECONNREFUSED: return "connection refused"
         case ENOENT: return "no socket at \(location.unixSocketPath)"

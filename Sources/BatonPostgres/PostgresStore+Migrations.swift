@@ -126,7 +126,7 @@ extension PostgresStore {
     /// not yet applied. The steps run in one transaction holding an advisory lock on the
     /// schema's name: of several processes starting together, one migrates and the
     /// others wait for it, then find nothing left to do.
-    static func migrate(_ location: PostgresLocation, tls: TLSConfiguration?, timeout: Duration, logger: Logger) async throws {
+    static func migrate(_ location: PostgresEndpoint, tls: TLSConfiguration?, timeout: Duration, logger: Logger) async throws {
         var configuration: PostgresConnection.Configuration
         if location.isUnixSocket {
             configuration = .init(
@@ -167,7 +167,7 @@ extension PostgresStore {
         }
     }
 
-    private static func applyMigrations(_ connection: PostgresConnection, location: PostgresLocation, logger: Logger) async throws {
+    private static func applyMigrations(_ connection: PostgresConnection, location: PostgresEndpoint, logger: Logger) async throws {
         let lockName = "baton migrations \(location.schema ?? "default schema")"
         _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(lockName), 0))", logger: logger).collect()
         if let schema = location.schema {

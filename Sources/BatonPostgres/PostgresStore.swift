@@ -8,7 +8,7 @@ import PostgresNIO
 /// any number of hosts (PROTOCOL.md, "Storage and replicas").
 ///
 /// ```swift
-/// let store = try await PostgresStore.open(try PostgresLocation(url: setting), poolSize: 8, logger: logger)
+/// let store = try await PostgresStore.open(try PostgresEndpoint(url: setting), poolSize: 8, logger: logger)
 /// defer { Task { await store.shutdown() } }
 /// ```
 ///
@@ -19,13 +19,13 @@ import PostgresNIO
 /// pool reconnects by itself when PostgreSQL is back. Times are stored as `double
 /// precision` seconds since 1970, as SQLite stores them, so fractions survive.
 public final class PostgresStore: Sendable {
-    public let location: PostgresLocation
+    public let location: PostgresEndpoint
     let client: PostgresClient
     let logger: Logger
     let queryTimeout: Duration
     private let runner: Task<Void, Never>
 
-    private init(location: PostgresLocation, client: PostgresClient, logger: Logger, queryTimeout: Duration) {
+    private init(location: PostgresEndpoint, client: PostgresClient, logger: Logger, queryTimeout: Duration) {
         self.location = location
         self.client = client
         self.logger = logger
@@ -43,11 +43,11 @@ public final class PostgresStore: Sendable {
     /// password: "cannot reach PostgreSQL at HOST:PORT (connection refused)",
     /// "PostgreSQL refused the password for USER", "database NAME does not exist".
     public static func open(
-        _ location: PostgresLocation, poolSize: Int = 8, queryTimeout: Duration = .seconds(3),
+        _ location: PostgresEndpoint, poolSize: Int = 8, queryTimeout: Duration = .seconds(3),
         logger: Logger = Logger(label: "baton.postgres")
     ) async throws -> PostgresStore {
         guard poolSize >= 1 else { throw StoreError("database_pool_size must be at least 1") }
-        if let schema = location.schema, !PostgresLocation.isPlainIdentifier(schema) {
+        if let schema = location.schema, !PostgresEndpoint.isPlainIdentifier(schema) {
             throw StoreError("schema \(schema) is not a plain lower-case identifier")
         }
         let tls = try Self.tlsConfiguration(location)
@@ -75,10 +75,10 @@ public final class PostgresStore: Sendable {
         host: String, port: Int = 5432, user: String, password: String?, database: String, sslmode: String = "prefer",
         poolSize: Int = 8, logger: Logger = Logger(label: "baton.postgres")
     ) async throws -> PostgresStore {
-        guard let mode = PostgresLocation.SSLMode(rawValue: sslmode) else {
+        guard let mode = PostgresEndpoint.SSLMode(rawValue: sslmode) else {
             throw StoreError("sslmode must be disable, prefer, require or verify-full, not \(sslmode)")
         }
-        let location = PostgresLocation(host: host, port: port, user: user, password: password, database: database, sslMode: mode)
+        let location = PostgresEndpoint(host: host, port: port, user: user, password: password, database: database, sslMode: mode)
         return try await open(location, poolSize: poolSize, logger: logger)
     }
 
@@ -91,7 +91,7 @@ public final class PostgresStore: Sendable {
     /// What every connection sets at start: the schema, commits that are durable before
     /// they are answered (whatever the server's default), and server-side bounds so that
     /// nothing the client gave up on keeps running or holds locks.
-    static func sessionSettings(_ location: PostgresLocation, statementTimeout: Duration) -> [(String, String)] {
+    static func sessionSettings(_ location: PostgresEndpoint, statementTimeout: Duration) -> [(String, String)] {
         var settings: [(String, String)] = [
             ("application_name", "baton"),
             // A burn is answered only once it is on disk.
@@ -103,7 +103,7 @@ public final class PostgresStore: Sendable {
         return settings
     }
 
-    static func tlsConfiguration(_ location: PostgresLocation) throws -> TLSConfiguration? {
+    static func tlsConfiguration(_ location: PostgresEndpoint) throws -> TLSConfiguration? {
         guard !location.isUnixSocket else { return nil }
         var tls = TLSConfiguration.makeClientConfiguration()
         switch location.sslMode {

@@ -101,6 +101,10 @@ extension SQLiteStore {
                     CREATE INDEX rp_sessions_last_seen ON rp_sessions(client_id, last_seen);
                     """)
         }
+        migrator.registerMigration("v6: the login host's key ring, when signing_keys is database") { db in
+            // One row: the ring as SigningKeyRing.encoded() writes it.
+            try db.execute(sql: "CREATE TABLE key_ring (id INTEGER PRIMARY KEY CHECK (id = 1), ring BLOB NOT NULL)")
+        }
         return migrator
     }
 }

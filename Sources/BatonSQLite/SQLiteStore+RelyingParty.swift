@@ -99,7 +99,7 @@ extension SQLiteStore: RPSessionStore {
     }
 }
 
-extension SQLiteStore {
+extension SQLiteStore: Pruning {
     /// Removes expired used tokens and sessions, and relying-party
     /// sessions idle beyond their client's idle timeout in `idleTimeouts` (by client
     /// id) by more than ``SessionLimits/idlePruneMargin``; returns how many rows.

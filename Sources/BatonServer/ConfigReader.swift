@@ -8,9 +8,11 @@ struct ConfigReader {
     let prefix: String
     /// Relative paths are resolved against the configuration file's folder.
     let baseDirectory: String
+    /// Where `BATON_DATABASE_PASSWORD` comes from.
+    let environment: [String: String]
     private var used: Set<String> = []
 
-    init(file path: String) throws {
+    init(file path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(field: "--config", message: "cannot read \(path)")
         }
@@ -18,13 +20,16 @@ struct ConfigReader {
         guard let members = try? StrictJSON.parseObject(Array(data), maxDepth: 6) else {
             throw ConfigurationError(field: "--config", message: "\(path) is not a JSON object (or repeats a key)")
         }
-        self.init(values: Dictionary(uniqueKeysWithValues: members), prefix: "", baseDirectory: (path as NSString).deletingLastPathComponent)
+        self.init(
+            values: Dictionary(uniqueKeysWithValues: members), prefix: "", baseDirectory: (path as NSString).deletingLastPathComponent,
+            environment: environment)
     }
 
-    init(values: [String: JSONValue], prefix: String, baseDirectory: String) {
+    init(values: [String: JSONValue], prefix: String, baseDirectory: String, environment: [String: String] = [:]) {
         self.values = values
         self.prefix = prefix
         self.baseDirectory = baseDirectory
+        self.environment = environment
     }
 
     func name(_ key: String) -> String { prefix + key }
@@ -62,6 +67,13 @@ struct ConfigReader {
         try optionalString(key).map(resolve)
     }
 
+    /// A SQLite path (resolved like every path) or a PostgreSQL URL, never mistaking
+    /// one for the other; errors never quote the value, which may hold a password.
+    mutating func storeLocation(_ key: String) throws -> StoreLocation {
+        let field = name(key)
+        return try StoreLocation(parsing: try string(key), field: field, environment: environment, resolvePath: resolve)
+    }
+
     /// `path` against the configuration file's folder, made absolute first: a relative
     /// URL standardized would lose its leading `..` (`Demo/../x` is not `/x`).
     func resolve(_ path: String) -> String {
@@ -76,7 +88,9 @@ struct ConfigReader {
         guard case .object(let members) = raw else {
             throw ConfigurationError(field: name(key), message: "must be an object")
         }
-        return ConfigReader(values: Dictionary(uniqueKeysWithValues: members), prefix: name(key) + ".", baseDirectory: baseDirectory)
+        return ConfigReader(
+            values: Dictionary(uniqueKeysWithValues: members), prefix: name(key) + ".", baseDirectory: baseDirectory,
+            environment: environment)
     }
 
     mutating func objects(_ key: String) throws -> [ConfigReader] {
@@ -87,7 +101,9 @@ struct ConfigReader {
             guard case .object(let members) = item else {
                 throw ConfigurationError(field: "\(name(key))[\(index)]", message: "must be an object")
             }
-            return ConfigReader(values: Dictionary(uniqueKeysWithValues: members), prefix: "\(name(key))[\(index)].", baseDirectory: baseDirectory)
+            return ConfigReader(
+                values: Dictionary(uniqueKeysWithValues: members), prefix: "\(name(key))[\(index)].", baseDirectory: baseDirectory,
+                environment: environment)
         }
     }
 

@@ -30,17 +30,25 @@ public enum ConfigurationCheck {
 
     static func describe(_ file: LoginHostFile) async throws -> String {
         let templates = try await checkedTemplates(file.templates)
-        if FileManager.default.fileExists(atPath: file.signingKeys) {
-            // Mode and contents, as start-up reads them; a missing file is created at start.
-            _ = try SigningKeyRing.load(from: file.signingKeys)
+        let keys: String
+        if let keyFile = file.keyFile {
+            if FileManager.default.fileExists(atPath: keyFile) {
+                // Mode and contents, as start-up reads them; a missing file is created at start.
+                _ = try SigningKeyRing.load(from: keyFile)
+                keys = keyFile
+            } else {
+                keys = keyFile + " (created at first start)"
+            }
+        } else {
+            keys = "database (the key ring in the store, shared by every replica)"
         }
         let host = file.host
         var lines = [
             "login host",
             "listen: \(file.listen.host):\(file.listen.port)",
             "public_origin: \(host.publicOrigin)",
-            "database: \(file.database)",
-            "signing_keys: \(file.signingKeys)\(FileManager.default.fileExists(atPath: file.signingKeys) ? "" : " (created at first start)")",
+            "database: \(file.database) (pool of \(file.databasePoolSize))",
+            "signing_keys: \(keys)",
             "templates: \(templates)",
             "token_lifetime_seconds: \(host.tokenLifetime)",
             "signing_algorithm: \(host.signingAlgorithm.rawValue)",

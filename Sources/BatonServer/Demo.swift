@@ -1,7 +1,6 @@
 import BatonCore
 import BatonDashboard
 import BatonLogin
-import BatonSQLite
 import Foundation
 
 /// `baton demo`: the login host on 8080 and three relying parties (`dashboard` on 8081,
@@ -43,8 +42,8 @@ public struct DemoSetup: Sendable {
         chmod(dataDirectory, 0o700)
         let secrets = try Self.clientSecrets(in: dataDirectory)
         let login = try LoginHostFile.make(
-            origin: Self.loginOrigin, port: 8080, database: dataDirectory + "/login.sqlite",
-            signingKeys: dataDirectory + "/login-signing-keys.json", templates: templates, bcryptCost: bcryptCost,
+            origin: Self.loginOrigin, port: 8080, database: .sqlite(path: dataDirectory + "/login.sqlite"),
+            signingKeys: .file(dataDirectory + "/login-signing-keys.json"), templates: templates, bcryptCost: bcryptCost,
             clients: Self.relyingParties.map { rp in
                 ClientRegistry.Client(
                     clientID: rp.id, redirectURIs: [rp.publicOrigin + "/sso/callback"],
@@ -59,13 +58,13 @@ public struct DemoSetup: Sendable {
                     clientID: rp.id, clientSecret: secrets[rp.id] ?? "", title: rp.title,
                     publicOrigin: rp.publicOrigin, issuer: Self.loginOrigin,
                     loginBackChannelURL: "http://127.0.0.1:8080"),
-                database: dataDirectory + "/\(rp.id).sqlite", templates: templates)
+                database: .sqlite(path: dataDirectory + "/\(rp.id).sqlite"), templates: templates)
         }
     }
 
     /// Creates alice on first start; later starts leave her as she is (but give a
     /// demo's alice from before email and groups existed hers).
-    public func ensureDemoUser(store: SQLiteStore, clock: any BatonClock = SystemClock()) async throws -> Bool {
+    public func ensureDemoUser(store: any UserStore, clock: any BatonClock = SystemClock()) async throws -> Bool {
         if let alice = try await store.user(username: Self.username) {
             if alice.email.isEmpty, alice.groups.isEmpty {
                 _ = try await store.updateUser(username: Self.username, displayName: nil, email: Self.email, groups: Self.groups)
@@ -96,7 +95,7 @@ public struct DemoSetup: Sendable {
 
 extension LoginHostFile {
     static func make(
-        origin: String, port: Int, database: String, signingKeys: String, templates: String?, bcryptCost: Int,
+        origin: String, port: Int, database: StoreLocation, signingKeys: SigningKeysLocation, templates: String?, bcryptCost: Int,
         clients: [ClientRegistry.Client]
     ) throws -> LoginHostFile {
         LoginHostFile(
@@ -106,7 +105,7 @@ extension LoginHostFile {
 
     /// A configuration built in code (tests, the demo).
     public init(
-        listen: ListenAddress, host: LoginHostConfiguration, database: String, signingKeys: String, templates: String?,
+        listen: ListenAddress, host: LoginHostConfiguration, database: StoreLocation, signingKeys: SigningKeysLocation, templates: String?,
         bcryptCost: Int
     ) {
         self.listen = listen
@@ -119,12 +118,12 @@ extension LoginHostFile {
 }
 
 extension RelyingPartyFile {
-    static func make(port: Int, host: RelyingPartyConfiguration, database: String, templates: String?) -> RelyingPartyFile {
+    static func make(port: Int, host: RelyingPartyConfiguration, database: StoreLocation, templates: String?) -> RelyingPartyFile {
         RelyingPartyFile(listen: ListenAddress(port: port), host: host, database: database, templates: templates, trustedKeys: nil)
     }
 
     /// A configuration built in code (tests, the demo).
-    public init(listen: ListenAddress, host: RelyingPartyConfiguration, database: String, templates: String?, trustedKeys: String?) {
+    public init(listen: ListenAddress, host: RelyingPartyConfiguration, database: StoreLocation, templates: String?, trustedKeys: String?) {
         self.listen = listen
         self.host = host
         self.database = database

@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import BatonCore
 import BatonDashboard
 import BatonLogin
-import BatonSQLite
 import BatonWeb
 import Foundation
 import Hummingbird
@@ -13,25 +12,38 @@ import ServiceLifecycle
 /// Wires configuration files to hosts: the stores, keys, templates and HTTP servers.
 /// The CLI and the tests build hosts only through here.
 public enum HostAssembly {
-    /// A login host from its configuration file; `http` posts its back-channel logouts.
+    /// A login host from its configuration file, on `store` (opened from the file's
+    /// `database` when nil); `http` posts its back-channel logouts.
     public static func loginHost(
-        _ file: LoginHostFile, http: HTTPClient? = nil, clock: any BatonClock = SystemClock(),
+        _ file: LoginHostFile, store: (any BatonStore)? = nil, http: HTTPClient? = nil, clock: any BatonClock = SystemClock(),
         logger: Logger = Logger(label: "baton.login")
-    ) async throws -> (host: LoginHost, store: SQLiteStore) {
-        let store = try SQLiteStore(path: file.database)
-        let ring = try SigningKeyRing.loadOrCreate(at: file.signingKeys, algorithm: file.host.signingAlgorithm, clock: clock)
+    ) async throws -> (host: LoginHost, store: any BatonStore) {
+        let store = try await opened(store, file.database, poolSize: file.databasePoolSize, logger: logger)
+        let ring: SigningKeyRing
+        switch file.signingKeys {
+        case .file(let path):
+            ring = try SigningKeyRing.loadOrCreate(at: path, algorithm: file.host.signingAlgorithm, clock: clock)
+        case .database:
+            ring = try await SigningKeyRing.loadOrCreate(in: store, algorithm: file.host.signingAlgorithm, clock: clock)
+        }
         let pages = try await Pages.load(directory: Pages.locateTemplates(file.templates))
         let host = await LoginHost(
-            configuration: file.host, store: store, keyRing: ring, keyFile: file.signingKeys, pages: pages,
-            hasher: PasswordHasher(cost: UInt8(file.bcryptCost)), clock: clock, logger: logger, logoutHTTP: http)
+            configuration: file.host, store: store, keyRing: ring, keyFile: file.keyFile,
+            keyStore: file.signingKeys == .database ? store : nil, pages: pages,
+            hasher: PasswordHasher(cost: UInt8(file.bcryptCost)), clock: clock, logger: logger, logoutHTTP: http,
+            // Replicas on a shared store count sign-in failures together.
+            throttle: store.sharedSignInThrottle(limits: file.host.throttle, clock: clock))
         return (host, store)
     }
 
-    /// A relying party from its configuration file, reaching the login host with `http`.
+    /// A relying party from its configuration file, on `store` (opened from the file's
+    /// `database` when nil), reaching the login host with `http`.
     public static func relyingParty(
-        _ file: RelyingPartyFile, http: HTTPClient, clock: any BatonClock = SystemClock(), logger: Logger? = nil
-    ) async throws -> (host: RelyingPartyHost, store: SQLiteStore) {
-        let store = try SQLiteStore(path: file.database)
+        _ file: RelyingPartyFile, store: (any BatonStore)? = nil, http: HTTPClient, clock: any BatonClock = SystemClock(),
+        logger: Logger? = nil
+    ) async throws -> (host: RelyingPartyHost, store: any BatonStore) {
+        let store = try await opened(
+            store, file.database, poolSize: file.databasePoolSize, logger: logger ?? Logger(label: "baton.rp.\(file.host.clientID)"))
         let backChannel = BackChannelClient(
             http: http, baseURL: file.host.loginBackChannelURL, clientID: file.host.clientID, clientSecret: file.host.clientSecret)
         let keys: TrustedKeySet
@@ -50,6 +62,14 @@ public enum HostAssembly {
         let host = RelyingPartyHost(
             configuration: file.host, store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger)
         return (host, store)
+    }
+
+    /// `store`, or else the store at `location`.
+    static func opened(
+        _ store: (any BatonStore)?, _ location: StoreLocation, poolSize: Int, logger: Logger
+    ) async throws -> any BatonStore {
+        if let store { return store }
+        return try await StoreFactory.open(location, poolSize: poolSize, logger: logger)
     }
 
     /// An HTTP/1.1 server for `router` on `listen`, bounded as `connections` says: a
@@ -74,18 +94,18 @@ public enum HostAssembly {
     }
 }
 
-/// Removes expired used tokens, pending sign-ins and sessions once a minute, and
+/// Removes expired used tokens, sessions and deliveries once a minute, and
 /// relying-party sessions idle beyond their timeout.
 public struct PruneService: Service {
     /// A store, and the idle timeout of each relying party whose sessions it keeps.
-    public typealias Target = (store: SQLiteStore, idleTimeouts: [String: TimeInterval])
+    public typealias Target = (store: any Pruning, idleTimeouts: [String: TimeInterval])
 
     let targets: [Target]
     let clock: any BatonClock
     let logger: Logger
 
     /// A pruner for `stores`, none of which keeps relying-party sessions to prune when idle.
-    public init(stores: [SQLiteStore], clock: any BatonClock = SystemClock(), logger: Logger) {
+    public init(stores: [any Pruning], clock: any BatonClock = SystemClock(), logger: Logger) {
         self.init(targets: stores.map { ($0, [:]) }, clock: clock, logger: logger)
     }
 
@@ -141,6 +161,19 @@ public struct SessionGateFlushService: Service {
                 logger.error("writing session activity failed; kept for the next try", metadata: ["error": .string(String(describing: error))])
             }
         }
+    }
+}
+
+/// Closes the stores once everything else has stopped (it is the first service, so the
+/// last to stop): their pools stay open for the servers' last requests and writes.
+public struct StoreShutdownService: Service {
+    let stores: [any StoreLifecycle]
+
+    public init(stores: [any StoreLifecycle]) { self.stores = stores }
+
+    public func run() async {
+        try? await gracefulShutdown()
+        for store in stores { await store.shutdown() }
     }
 }
 

@@ -14,6 +14,21 @@ public struct ListenAddress: Sendable, Equatable {
         self.port = port
     }
 
+    /// `HOST:PORT` (`127.0.0.1:8080`, `[::1]:8080`), as `--listen` takes it; nil when it is not.
+    public init?(parsing text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        else { return nil }
+        var host = text[..<colon]
+        if host.hasPrefix("[") {
+            guard host.hasSuffix("]"), host.count > 2 else { return nil }
+            host = host.dropFirst().dropLast()
+        } else if host.contains(":") {
+            return nil
+        }
+        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) }) else { return nil }
+        self.init(host: String(host), port: port)
+    }
+
     static func read(_ reader: inout ConfigReader, defaultPort: Int) throws -> ListenAddress {
         guard var listen = try reader.object("listen") else { return ListenAddress(port: defaultPort) }
         let address = ListenAddress(
@@ -24,21 +39,43 @@ public struct ListenAddress: Sendable, Equatable {
     }
 }
 
+/// Where a login host keeps its signing keys: `signing_keys`.
+public enum SigningKeysLocation: Sendable, Equatable {
+    /// A key file (mode 0600), created on first start.
+    case file(String)
+    /// The word `database`: the key ring lives in the store, shared by every replica.
+    case database
+
+    static func read(_ reader: inout ConfigReader, _ key: String) throws -> SigningKeysLocation {
+        let value = try reader.string(key)
+        // A file named `database` is still reachable as `./database`.
+        return value == "database" ? .database : .file(reader.resolve(value))
+    }
+}
+
 /// A login host's configuration file (`baton serve login --config FILE`).
 public struct LoginHostFile: Sendable {
     public var listen: ListenAddress
     public var host: LoginHostConfiguration
-    public var database: String
-    public var signingKeys: String
+    public var database: StoreLocation
+    /// `database_pool_size`: the most connections to the store this process opens.
+    public var databasePoolSize = StoreFactory.defaultPoolSize
+    public var signingKeys: SigningKeysLocation
     public var templates: String?
     public var bcryptCost: Int
     public var connections = ConnectionSettings()
     /// What start-up must say about this file (plain http allowed where it matters).
     public var warnings: [String] = []
 
-    /// Reads and checks `path`.
-    public init(path: String) throws {
-        var reader = try ConfigReader(file: path)
+    /// The key file, when the keys live in one.
+    public var keyFile: String? {
+        if case .file(let path) = signingKeys { return path }
+        return nil
+    }
+
+    /// Reads and checks `path`; `environment` supplies `BATON_DATABASE_PASSWORD`.
+    public init(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        var reader = try ConfigReader(file: path, environment: environment)
         try self.init(reader: &reader)
     }
 
@@ -48,8 +85,9 @@ public struct LoginHostFile: Sendable {
         let origin = try reader.string("public_origin")
         try ConfigReader.checkOrigin(origin, field: reader.name("public_origin"))
         try transport.requireSecure(origin, field: reader.name("public_origin"))
-        database = try reader.path("database")
-        signingKeys = try reader.path("signing_keys")
+        database = try reader.storeLocation("database")
+        databasePoolSize = try reader.int("database_pool_size", default: StoreFactory.defaultPoolSize, range: StoreFactory.poolSizes)
+        signingKeys = try SigningKeysLocation.read(&reader, "signing_keys")
         templates = try reader.optionalPath("templates")
         bcryptCost = try reader.int("bcrypt_cost", default: 11, range: 4...16)
         connections = try ConnectionSettings.read(&reader)
@@ -139,7 +177,9 @@ extension SigningAlgorithm {
 public struct RelyingPartyFile: Sendable {
     public var listen: ListenAddress
     public var host: RelyingPartyConfiguration
-    public var database: String
+    public var database: StoreLocation
+    /// `database_pool_size`: the most connections to the store this process opens.
+    public var databasePoolSize = StoreFactory.defaultPoolSize
     public var templates: String?
     /// A JWKS file to trust instead of fetching the login host's.
     public var trustedKeys: String?
@@ -147,9 +187,9 @@ public struct RelyingPartyFile: Sendable {
     /// What start-up must say about this file (plain http allowed where it matters).
     public var warnings: [String] = []
 
-    /// Reads and checks `path`.
-    public init(path: String) throws {
-        var reader = try ConfigReader(file: path)
+    /// Reads and checks `path`; `environment` supplies `BATON_DATABASE_PASSWORD`.
+    public init(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        var reader = try ConfigReader(file: path, environment: environment)
         listen = try ListenAddress.read(&reader, defaultPort: 8081)
         let clientID = try reader.string("client_id")
         let secret = try ClientRegistration.readSecret(&reader)
@@ -173,7 +213,8 @@ public struct RelyingPartyFile: Sendable {
             try transport.requireSecure(backChannel, field: reader.name("login_backchannel_url"))
         }
         warnings = transport.warnings
-        database = try reader.path("database")
+        database = try reader.storeLocation("database")
+        databasePoolSize = try reader.int("database_pool_size", default: StoreFactory.defaultPoolSize, range: StoreFactory.poolSizes)
         templates = try reader.optionalPath("templates")
         trustedKeys = try reader.optionalPath("trusted_keys")
         connections = try ConnectionSettings.read(&reader)

@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import BatonCore
 import BatonDashboard
 import BatonLogin
-import BatonSQLite
 import Foundation
 import Hummingbird
 import Logging
@@ -11,19 +10,35 @@ import ServiceLifecycle
 /// Runs a set of hosts in one process until SIGTERM or SIGINT, then stops them
 /// gracefully: requests in flight finish, then the stores and clients close.
 public struct HostRunner: Sendable {
-    public let loginStore: SQLiteStore?
+    public let loginStore: (any BatonStore)?
     let services: [any Service]
     let logger = Logger(label: "baton")
     /// The longest `shutdown_timeout_seconds` of the hosts run here.
     let shutdownTimeout: Duration
 
-    /// Builds the hosts; fails with a ``ConfigurationError`` naming the bad field.
+    /// Builds the hosts; fails with a ``ConfigurationError`` naming the bad field. Hosts
+    /// whose `database` names the same store share one (one pool, bounded by the largest
+    /// `database_pool_size` among them).
     public init(login: LoginHostFile?, relyingParties: [RelyingPartyFile]) async throws {
         // A service group shuts down in reverse order: the HTTP servers first (requests
         // in flight finish, back-channel calls included), then the pruner, then the client.
         var services: [any Service] = []
-        var stores: [PruneService.Target] = []
-        var loginStore: SQLiteStore?
+        var loginStore: (any BatonStore)?
+        let storeLogger = Logger(label: "baton.store")
+        var poolSizes: [StoreLocation: Int] = [:]
+        let settings = (login.map { [($0.database, $0.databasePoolSize)] } ?? []) + relyingParties.map { ($0.database, $0.databasePoolSize) }
+        for (location, size) in settings { poolSizes[location] = max(poolSizes[location] ?? 0, size) }
+        var opened: [(location: StoreLocation, store: any BatonStore, idleTimeouts: [String: TimeInterval])] = []
+        func sharedStore(_ location: StoreLocation, idleTimeouts: [String: TimeInterval] = [:]) async throws -> any BatonStore {
+            if let index = opened.firstIndex(where: { $0.location == location }) {
+                opened[index].idleTimeouts.merge(idleTimeouts) { max($0, $1) }
+                return opened[index].store
+            }
+            let store = try await StoreFactory.open(
+                location, poolSize: poolSizes[location] ?? StoreFactory.defaultPoolSize, logger: storeLogger)
+            opened.append((location, store, idleTimeouts))
+            return store
+        }
         var servers: [any Service] = []
         // Every host's connection cap fits its share of the open-file limit, which the
         // `baton` command raised to the hard limit before anything else.
@@ -56,14 +71,13 @@ public struct HostRunner: Sendable {
             if let login {
                 let http = makeClient()
                 services.append(HTTPClientService(client: http))
-                let (host, store) = try await HostAssembly.loginHost(login, http: http)
+                let (host, store) = try await HostAssembly.loginHost(login, store: try await sharedStore(login.database), http: http)
                 if let dispatcher = host.logoutDispatcher { services.append(dispatcher) }
                 services.append(SessionReaperService(host: host, logger: Logger(label: "baton.login.reaper")))
                 servers.append(
                     HostAssembly.application(
                         router: host.router(), listen: login.listen, connections: fitted(login.connections, "login"),
                         logger: Logger(label: "baton.login")))
-                stores.append((store, [:]))
                 loginStore = store
             }
             if !relyingParties.isEmpty {
@@ -71,12 +85,13 @@ public struct HostRunner: Sendable {
                 services.append(HTTPClientService(client: http))
                 var gates: [SessionGate] = []
                 for file in relyingParties {
-                    let (host, store) = try await HostAssembly.relyingParty(file, http: http)
+                    let (host, _) = try await HostAssembly.relyingParty(
+                        file, store: try await sharedStore(file.database, idleTimeouts: [file.host.clientID: file.host.sessionIdleTimeout]),
+                        http: http)
                     servers.append(
                         HostAssembly.application(
                             router: host.router(), listen: file.listen, connections: fitted(file.connections, file.host.clientID),
                             logger: Logger(label: "baton.rp.\(file.host.clientID)")))
-                    stores.append((store, [file.host.clientID: file.host.sessionIdleTimeout]))
                     gates.append(host.gate)
                 }
                 // Stopped after the servers: the last requests' activity is written too.
@@ -84,10 +99,12 @@ public struct HostRunner: Sendable {
             }
         } catch {
             for client in clients { try? await client.shutdown() }
+            for entry in opened { await entry.store.shutdown() }
             throw error
         }
-        services.append(PruneService(targets: stores, logger: Logger(label: "baton.prune")))
-        self.services = services + servers
+        services.append(PruneService(targets: opened.map { ($0.store, $0.idleTimeouts) }, logger: Logger(label: "baton.prune")))
+        // First, so stopped last: after the servers and every service that writes.
+        self.services = [StoreShutdownService(stores: opened.map(\.store))] + services + servers
         self.loginStore = loginStore
         self.shutdownTimeout = ([login?.connections.shutdownTimeout].compactMap { $0 } + relyingParties.map(\.connections.shutdownTimeout))
             .max() ?? .seconds(ConnectionSettings.defaultShutdownTimeoutSeconds)

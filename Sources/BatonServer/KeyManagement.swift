@@ -1,17 +1,34 @@
 import BatonCore
 import Foundation
+import Logging
 
-/// `baton keys rotate` and `baton keys list`: they act on the key file of the login
-/// host a configuration names (or the demo's); a running login host picks a rotation
-/// up within a second, without a restart.
+/// `baton keys rotate` and `baton keys list`: they act on the keys of the login host a
+/// configuration names (or the demo's), in its key file or in its store
+/// (`signing_keys: "database"`); running login hosts pick a rotation up without a
+/// restart, within a second from a file and within 5 s from the store.
 public enum KeyManagement {
     /// Rotates the keys of `login`: a new key of its `signing_algorithm`, published at
     /// once and signing after its `key_activation_delay_seconds`. Returns what to print.
-    public static func rotate(_ login: LoginHostFile, clock: any BatonClock = SystemClock()) throws -> String {
-        let before = FileManager.default.fileExists(atPath: login.signingKeys) ? try SigningKeyRing.load(from: login.signingKeys) : nil
-        let (ring, added) = try SigningKeyRing.rotate(
-            at: login.signingKeys, algorithm: login.host.signingAlgorithm, activationDelay: login.host.keyActivationDelay,
-            clock: clock)
+    /// `store` stands in for the one the file names (tests).
+    public static func rotate(
+        _ login: LoginHostFile, store: (any KeyRingStore)? = nil, clock: any BatonClock = SystemClock()
+    ) async throws -> String {
+        let before: SigningKeyRing?
+        let ring: SigningKeyRing
+        let added: SigningKeyRing.Entry
+        let place: String
+        switch login.signingKeys {
+        case .file(let path):
+            before = FileManager.default.fileExists(atPath: path) ? try SigningKeyRing.load(from: path) : nil
+            (ring, added) = try SigningKeyRing.rotate(
+                at: path, algorithm: login.host.signingAlgorithm, activationDelay: login.host.keyActivationDelay, clock: clock)
+            place = path
+        case .database:
+            (before, ring, added) = try await SigningKeyRing.rotate(
+                in: try await keyStore(login, store), algorithm: login.host.signingAlgorithm,
+                activationDelay: login.host.keyActivationDelay, clock: clock)
+            place = "the database's key ring"
+        }
         let now = clock.now()
         var lines: [String] = []
         if let before {
@@ -26,9 +43,9 @@ public enum KeyManagement {
                         + "\(format(added.activatesAt.addingTimeInterval(SigningKeyRing.retention))).")
             }
             let pruned = Set(before.keys.map(\.kid)).subtracting(ring.keys.map(\.kid))
-            if !pruned.isEmpty { lines.append("Pruned \(pruned.count) expired key(s) from \(login.signingKeys).") }
+            if !pruned.isEmpty { lines.append("Pruned \(pruned.count) expired key(s) from \(place).") }
         } else {
-            lines.append("Created \(login.signingKeys) with signing key \(added.key.kid) (\(added.key.algorithm.rawValue)); it signs now.")
+            lines.append("Created \(place) with signing key \(added.key.kid) (\(added.key.algorithm.rawValue)); it signs now.")
         }
         lines.append("")
         lines.append(listing(ring, at: now))
@@ -36,11 +53,27 @@ public enum KeyManagement {
     }
 
     /// Every key of `login` with its algorithm, creation and state.
-    public static func list(_ login: LoginHostFile, clock: any BatonClock = SystemClock()) throws -> String {
-        guard FileManager.default.fileExists(atPath: login.signingKeys) else {
-            return "No key file at \(login.signingKeys) yet: the login host creates it on first start."
+    public static func list(
+        _ login: LoginHostFile, store: (any KeyRingStore)? = nil, clock: any BatonClock = SystemClock()
+    ) async throws -> String {
+        switch login.signingKeys {
+        case .file(let path):
+            guard FileManager.default.fileExists(atPath: path) else {
+                return "No key file at \(path) yet: the login host creates it on first start."
+            }
+            return listing(try SigningKeyRing.load(from: path), at: clock.now())
+        case .database:
+            guard let ring = try await keyStore(login, store).keyRing() else {
+                return "No key ring in the database yet: the login host creates it on first start."
+            }
+            return listing(ring, at: clock.now())
         }
-        return listing(try SigningKeyRing.load(from: login.signingKeys), at: clock.now())
+    }
+
+    /// `store`, or the store `login`'s `database` names.
+    static func keyStore(_ login: LoginHostFile, _ store: (any KeyRingStore)?) async throws -> any KeyRingStore {
+        if let store { return store }
+        return try await StoreFactory.open(login.database, poolSize: 1, logger: Logger(label: "baton.keys"))
     }
 
     /// One line per key: kid, algorithm, created, state.

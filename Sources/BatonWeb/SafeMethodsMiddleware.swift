@@ -1,8 +1,9 @@
 import Hummingbird
 
 /// `HEAD` and `OPTIONS` never reach a handler, so they can never mint, burn or
-/// redeem anything (PROTOCOL.md). `HEAD /healthz` answers 200 for monitors; every
-/// other `HEAD` is 405, and `OPTIONS` is 204 with `Allow`.
+/// redeem anything (PROTOCOL.md). `HEAD /healthz` answers 200 for monitors (and `HEAD
+/// /readyz` is answered before this, by ``ReadinessMiddleware``); every other `HEAD` is
+/// 405, and `OPTIONS` is 204 with `Allow`.
 public struct SafeMethodsMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The middleware.
     public init() {}

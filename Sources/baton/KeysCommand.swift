@@ -12,13 +12,14 @@ struct KeysCommand: AsyncParsableCommand {
             discussion: """
                 The previous key stops signing when the new one starts, and stays in the JWKS for 180 s more, until \
                 every token it signed has expired; a later rotation or start-up prunes it from the key file. A running \
-                login host picks the change up within a second.
+                login host picks the change up within a second from a key file, within 5 s from the database \
+                (signing_keys: "database").
                 """)
 
         @OptionGroup var store: LoginStoreOptions
 
         func run() async throws {
-            print(try KeyManagement.rotate(try store.loginFile()))
+            print(try await KeyManagement.rotate(try store.loginFile()))
         }
     }
 
@@ -29,7 +30,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var store: LoginStoreOptions
 
         func run() async throws {
-            print(try KeyManagement.list(try store.loginFile()))
+            print(try await KeyManagement.list(try store.loginFile()))
         }
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import BatonCore
-import BatonSQLite
 import BatonServer
 import Foundation
+import Logging
 
 /// Where a store-acting command finds the login host: `--config FILE` or the demo's
 /// `--data-dir DIR` (PROTOCOL.md "Running it").
@@ -23,6 +23,11 @@ struct LoginStoreOptions: ParsableArguments {
         if let config { return try LoginHostFile(path: config) }
         return try DemoSetup(dataDirectory: dataDirectory!).login
     }
+
+    /// The login host's store, as its `database` names it.
+    func openStore(_ file: LoginHostFile) async throws -> any BatonStore {
+        try await StoreFactory.open(file.database, poolSize: min(file.databasePoolSize, 2), logger: Logger(label: "baton.cli"))
+    }
 }
 
 struct SessionsCommand: AsyncParsableCommand {
@@ -38,8 +43,7 @@ struct SessionsCommand: AsyncParsableCommand {
         @OptionGroup var store: LoginStoreOptions
 
         func run() async throws {
-            let file = try store.loginFile()
-            let database = try SQLiteStore(path: file.database)
+            let database = try await store.openStore(try store.loginFile())
             guard let account = try await database.user(username: user) else { throw ValidationError("no user \(user)") }
             let sessions = try await database.loginSessions(userID: account.id)
             if sessions.isEmpty { print("\(user) has no login sessions") }
@@ -71,8 +75,7 @@ struct SessionsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let file = try store.loginFile()
-            let database = try SQLiteStore(path: file.database)
+            let database = try await store.openStore(try store.loginFile())
             var sids: [String] = []
             if let sid { sids = [sid] }
             if let user {

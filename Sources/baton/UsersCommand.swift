@@ -1,6 +1,5 @@
 import ArgumentParser
 import BatonCore
-import BatonSQLite
 import BatonServer
 import Foundation
 
@@ -66,7 +65,7 @@ struct UsersCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "the password must be 8 to \(PasswordHasher.maximumPasswordBytes) bytes, without NUL: bcrypt ignores anything after")
             }
-            let store = try SQLiteStore(path: login.database)
+            let store = try await self.store.openStore(login)
             let hash = await PasswordHasher(cost: UInt8(login.bcryptCost)).hash(line)
             if try await store.user(username: name) != nil {
                 throw ValidationError("user \(name) already exists")
@@ -106,8 +105,7 @@ struct UsersCommand: AsyncParsableCommand {
         }
 
         mutating func run() async throws {
-            let login = try store.loginFile()
-            let store = try SQLiteStore(path: login.database)
+            let store = try await self.store.openStore(try self.store.loginFile())
             let groups: [String]? = noGroups ? [] : (profile.groups.isEmpty ? nil : profile.uniqueGroups)
             guard try await store.updateUser(username: name, displayName: profile.displayName, email: profile.email, groups: groups) else {
                 throw ValidationError("no user \(name)")
@@ -122,7 +120,7 @@ struct UsersCommand: AsyncParsableCommand {
         @OptionGroup var store: LoginStoreOptions
 
         func run() async throws {
-            let store = try SQLiteStore(path: try self.store.loginFile().database)
+            let store = try await self.store.openStore(try self.store.loginFile())
             for user in try await store.users() {
                 print(
                     [user.username, user.displayName, user.email.isEmpty ? "-" : user.email, user.groups.isEmpty ? "-" : GroupName.joined(user.groups)]

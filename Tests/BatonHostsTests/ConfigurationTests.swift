@@ -136,13 +136,14 @@ struct ConfigurationTests {
         let first = try DemoSetup(dataDirectory: directory, bcryptCost: 4)
         let second = try DemoSetup(dataDirectory: directory, bcryptCost: 4)
         #expect(first.relyingPartyFiles.map(\.host.clientSecret) == second.relyingPartyFiles.map(\.host.clientSecret))
-        _ = try SigningKeyRing.loadOrCreate(at: first.login.signingKeys, clock: SystemClock())
-        for file in [first.login.signingKeys, directory + "/demo-client-secrets.json"] {
+        let keyFile = try #require(first.login.keyFile)
+        _ = try SigningKeyRing.loadOrCreate(at: keyFile, clock: SystemClock())
+        for file in [keyFile, directory + "/demo-client-secrets.json"] {
             let mode = try #require(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)
             #expect(mode.intValue & 0o077 == 0, "\(file)")
         }
-        let again = try SigningKeyRing.loadOrCreate(at: first.login.signingKeys, clock: SystemClock())
-        #expect(again.active(at: Date()).kid == (try SigningKeyRing.load(from: first.login.signingKeys)).active(at: Date()).kid)
+        let again = try SigningKeyRing.loadOrCreate(at: keyFile, clock: SystemClock())
+        #expect(again.active(at: Date()).kid == (try SigningKeyRing.load(from: keyFile)).active(at: Date()).kid)
     }
 }
 
@@ -191,6 +192,6 @@ struct ConfigurationCheckTests {
         let root = TestHosts.repositoryRoot()
         try #require(FileManager.default.currentDirectoryPath == root, "swift test runs from the package root")
         let file = try LoginHostFile(path: "Demo/login.json")
-        #expect(file.database == root + "/.baton-demo/serve/login.sqlite")
+        #expect(file.database == .sqlite(path: root + "/.baton-demo/serve/login.sqlite"))
     }
 }

@@ -123,7 +123,7 @@ struct ConnectionLimitTests {
         let file = LoginHostFile(
             listen: ListenAddress(port: try freePort()),
             host: LoginHostConfiguration(publicOrigin: TestHosts.loginOrigin, clients: ClientRegistry([])),
-            database: directory + "/login.sqlite", signingKeys: directory + "/keys.json", templates: TestHosts.templateDirectory(),
+            database: .sqlite(path: directory + "/login.sqlite"), signingKeys: .file(directory + "/keys.json"), templates: TestHosts.templateDirectory(),
             bcryptCost: 4)
         let (host, _) = try await HostAssembly.loginHost(file, logger: logger)
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)

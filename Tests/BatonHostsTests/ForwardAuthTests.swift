@@ -251,7 +251,7 @@ struct ForwardAuthTests {
     }
 }
 
-extension SQLiteStore {
+extension RowCounting {
     func rpSessionCount() async throws -> Int { try await rowCounts()["rp_sessions"] ?? -1 }
     func usedTokenCount() async throws -> Int { try await rowCounts()["used_tokens"] ?? -1 }
 }

@@ -21,21 +21,21 @@ struct KeyCommandsTests {
     }
 
     @Test("rotate prints when the new key signs; list shows pending, active, retiring until TIME and expired")
-    func rotateAndList() throws {
+    func rotateAndList() async throws {
         let (file, directory) = try Self.loginFile()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = ManualClock(Date(timeIntervalSince1970: 1_750_000_000))  // 2025-06-15T15:06:40Z
-        #expect(try KeyManagement.list(file, clock: clock).contains("No key file"))
-        let created = try KeyManagement.rotate(file, clock: clock)
+        #expect(try await KeyManagement.list(file, clock: clock).contains("No key file"))
+        let created = try await KeyManagement.rotate(file, clock: clock)
         #expect(created.contains("it signs now"))
-        let first = try SigningKeyRing.load(from: file.signingKeys).keys[0]
+        let first = try SigningKeyRing.load(from: file.keyFile!).keys[0]
 
-        let rotated = try KeyManagement.rotate(file, clock: clock)
-        let second = try SigningKeyRing.load(from: file.signingKeys).keys[1]
+        let rotated = try await KeyManagement.rotate(file, clock: clock)
+        let second = try SigningKeyRing.load(from: file.keyFile!).keys[1]
         #expect(rotated.contains("New signing key \(second.kid) (EdDSA) is published in the JWKS now and signs from 2025-06-15T15:07:40Z (in 60 s)."))
         #expect(rotated.contains("\(first.kid), stays published until 2025-06-15T15:10:40Z"))
 
-        let listed = try KeyManagement.list(file, clock: clock).split(separator: "\n").map(String.init)
+        let listed = try await KeyManagement.list(file, clock: clock).split(separator: "\n").map(String.init)
         #expect(listed[0].hasPrefix("KID"))
         #expect(listed[0].contains("ALG") && listed[0].contains("CREATED") && listed[0].contains("STATE"))
         #expect(listed[1].hasPrefix(first.kid) && listed[1].hasSuffix("active"))
@@ -43,30 +43,30 @@ struct KeyCommandsTests {
         #expect(listed[2].hasPrefix(second.kid) && listed[2].hasSuffix("pending (published; signs from 2025-06-15T15:07:40Z)"))
 
         clock.advance(by: 60)
-        let later = try KeyManagement.list(file, clock: clock)
+        let later = try await KeyManagement.list(file, clock: clock)
         #expect(later.contains("retiring until 2025-06-15T15:10:40Z"))
         clock.advance(by: 180)
-        #expect(try KeyManagement.list(file, clock: clock).split(separator: "\n")[1].hasSuffix("expired"))
-        let third = try KeyManagement.rotate(file, clock: clock)
+        #expect(try await KeyManagement.list(file, clock: clock).split(separator: "\n")[1].hasSuffix("expired"))
+        let third = try await KeyManagement.rotate(file, clock: clock)
         #expect(third.contains("Pruned 1 expired key(s)"))
         #expect(!third.contains(first.kid))
     }
 
     @Test("signing_algorithm ES256 makes P-256 keys, and key_activation_delay_seconds sets the activation")
-    func es256AndDelay() throws {
+    func es256AndDelay() async throws {
         let (file, directory) = try Self.loginFile(#""signing_algorithm": "ES256", "jwks_max_age_seconds": 10, "key_activation_delay_seconds": 90,"#)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(file.host.signingAlgorithm == .es256)
         #expect(file.host.jwksMaxAge == 10)
         #expect(file.host.keyActivationDelay == 90)
         let clock = ManualClock(Date(timeIntervalSince1970: 1_750_000_000))
-        _ = try KeyManagement.rotate(file, clock: clock)
-        let output = try KeyManagement.rotate(file, clock: clock)
+        _ = try await KeyManagement.rotate(file, clock: clock)
+        let output = try await KeyManagement.rotate(file, clock: clock)
         #expect(output.contains("(ES256)"))
         #expect(output.contains("(in 90 s)"))
-        let ring = try SigningKeyRing.load(from: file.signingKeys)
+        let ring = try SigningKeyRing.load(from: file.keyFile!)
         #expect(ring.keys.map(\.algorithm) == [.es256, .es256])
-        let mode = try #require(try FileManager.default.attributesOfItem(atPath: file.signingKeys)[.posixPermissions] as? NSNumber)
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: file.keyFile!)[.posixPermissions] as? NSNumber)
         #expect(mode.intValue & 0o077 == 0)
     }
 

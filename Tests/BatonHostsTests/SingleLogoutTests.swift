@@ -15,7 +15,7 @@ struct SingleLogoutTests {
         return try #require(try await hosts.loginStore.loginSession(secretHash: Secrets.hash(secret))?.sid)
     }
 
-    static func rpSessionAlive(_ browser: Browser, _ store: SQLiteStore, host: String) async throws -> Bool {
+    static func rpSessionAlive(_ browser: Browser, _ store: any RPSessionStore, host: String) async throws -> Bool {
         guard let cookie = await browser.jar.value("__Host-baton_session", host: host) else { return false }
         return try await store.rpSession(idHash: Secrets.hash(cookie)) != nil
     }

@@ -13,13 +13,13 @@ struct PostgresStoreTests {
     static let logger = quietLogger
 
     /// A location in a fresh schema of the test server.
-    static func freshLocation() throws -> PostgresLocation {
+    static func freshLocation() throws -> PostgresEndpoint {
         var location = try Engine.postgresLocation()
         location.schema = "p_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         return location
     }
 
-    static func openError(_ location: PostgresLocation) async -> String {
+    static func openError(_ location: PostgresEndpoint) async -> String {
         do {
             let store = try await PostgresStore.open(location, logger: logger)
             await store.shutdown()
@@ -174,38 +174,38 @@ struct PostgresStoreTests {
     }
 }
 
-@Suite("PostgresLocation: the database URL")
+@Suite("PostgresEndpoint: the database URL")
 struct PostgresLocationTests {
     @Test("the URL's parts, percent-decoded; the password from the environment when the URL has none")
     func parse() throws {
-        let location = try PostgresLocation(url: "postgres://baton%40corp:p%40ss%2Fw@db.internal:6432/baton_prod?sslmode=verify-full", environment: [:])
+        let location = try PostgresEndpoint(url: "postgres://baton%40corp:p%40ss%2Fw@db.internal:6432/baton_prod?sslmode=verify-full", environment: [:])
         #expect(location.user == "baton@corp" && location.password == "p@ss/w")
         #expect(location.host == "db.internal" && location.port == 6432 && location.database == "baton_prod")
         #expect(location.sslMode == .verifyFull)
         #expect(location.description == "postgres://baton@corp@db.internal:6432/baton_prod?sslmode=verify-full")
 
-        let fromEnvironment = try PostgresLocation(url: "postgresql://baton@localhost/baton", environment: ["BATON_DATABASE_PASSWORD": "secret"])
+        let fromEnvironment = try PostgresEndpoint(url: "postgresql://baton@localhost/baton", environment: ["BATON_DATABASE_PASSWORD": "secret"])
         #expect(fromEnvironment.password == "secret" && fromEnvironment.port == 5432 && fromEnvironment.sslMode == .prefer)
 
-        let socket = try PostgresLocation(url: "postgres://baton@%2Frun%2Fpostgresql/baton", environment: [:])
+        let socket = try PostgresEndpoint(url: "postgres://baton@%2Frun%2Fpostgresql/baton", environment: [:])
         #expect(socket.isUnixSocket && socket.endpoint == "/run/postgresql/.s.PGSQL.5432" && socket.password == nil)
-        let socketParameter = try PostgresLocation(url: "postgres://baton@localhost:5433/baton?host=/tmp/pg", environment: [:])
+        let socketParameter = try PostgresEndpoint(url: "postgres://baton@localhost:5433/baton?host=/tmp/pg", environment: [:])
         #expect(socketParameter.endpoint == "/tmp/pg/.s.PGSQL.5433")
 
-        let ipv6 = try PostgresLocation(url: "postgres://baton@[::1]:5432/baton?sslmode=disable", environment: [:])
+        let ipv6 = try PostgresEndpoint(url: "postgres://baton@[::1]:5432/baton?sslmode=disable", environment: [:])
         #expect(ipv6.host == "::1" && ipv6.sslMode == .disable)
     }
 
     @Test("not a PostgreSQL URL: refused with a reason, never repeating the password")
     func refuse() {
-        #expect(PostgresLocation.isURL("postgres://a@b/c") && PostgresLocation.isURL("POSTGRESQL://a@b/c"))
-        #expect(!PostgresLocation.isURL("/var/lib/baton/login.sqlite") && !PostgresLocation.isURL("postgres.sqlite"))
+        #expect(PostgresEndpoint.isURL("postgres://a@b/c") && PostgresEndpoint.isURL("POSTGRESQL://a@b/c"))
+        #expect(!PostgresEndpoint.isURL("/var/lib/baton/login.sqlite") && !PostgresEndpoint.isURL("postgres.sqlite"))
         for url in [
             "postgres://db.internal/baton", "postgres://baton:hunter2@db.internal", "postgres://baton:hunter2@db.internal:99999/baton",
             "postgres://baton:hunter2@db.internal/baton?sslmode=allow", "mysql://baton@db/baton",
         ] {
-            #expect(throws: ConfigurationError.self, "\(url)") { try PostgresLocation(url: url, environment: [:]) }
-            do { _ = try PostgresLocation(url: url, environment: [:]) } catch { #expect(!"\(error)".contains("hunter2")) }
+            #expect(throws: ConfigurationError.self, "\(url)") { try PostgresEndpoint(url: url, environment: [:]) }
+            do { _ = try PostgresEndpoint(url: url, environment: [:]) } catch { #expect(!"\(error)".contains("hunter2")) }
         }
     }
 }

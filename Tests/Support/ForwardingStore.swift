@@ -1,19 +1,23 @@
 import BatonCore
-import BatonSQLite
 import Foundation
 
-/// The real SQLite relying-party store with some operations replaced: how tests stand in
-/// a failing disk, a relying party that forgets which tokens it has seen, or one whose
-/// logout leaves the session on the server. Everything not replaced goes to `base`.
-public struct OverridingStore: RelyingPartyStore {
+/// The real relying-party store with some operations replaced: how tests stand in a
+/// failing disk, a store that does not answer, a relying party that forgets which tokens
+/// it has seen, or one whose logout leaves the session on the server. Everything not
+/// replaced goes to `base`.
+public struct OverridingStore: RelyingPartyStore, StoreProbe {
     public typealias Burn = @Sendable (_ issuer: String, _ jti: String, _ until: Date) async throws -> BurnOutcome
-    public let base: SQLiteStore
+    public let base: any BatonStore
     public var burn: Burn?
     public var rpSession: (@Sendable (_ idHash: String) async throws -> RPSession?)?
     public var deleteRPSession: (@Sendable (_ idHash: String) async throws -> Bool)?
+    /// Replaces ``probe()``: what `/readyz` hears.
+    public var probeOverride: (@Sendable () async throws -> Void)?
 
     /// `base`, with nothing replaced yet.
-    public init(base: SQLiteStore) { self.base = base }
+    public init(base: any BatonStore) { self.base = base }
+
+    public func probe() async throws { try await (probeOverride ?? { try await base.probe() })() }
 
     public func burn(issuer: String, jti: String, until: Date) async throws -> BurnOutcome {
         try await (burn ?? { try await base.burn(issuer: $0, jti: $1, until: $2) })(issuer, jti, until)
@@ -45,7 +49,7 @@ public struct OverridingStore: RelyingPartyStore {
 
 extension OverridingStore {
     /// `base`, with every burn answered by `burn`.
-    public static func replacingBurn(_ base: SQLiteStore, _ burn: @escaping Burn) -> OverridingStore {
+    public static func replacingBurn(_ base: any BatonStore, _ burn: @escaping Burn) -> OverridingStore {
         var store = OverridingStore(base: base)
         store.burn = burn
         return store

@@ -3,7 +3,6 @@ import BatonAttack
 import BatonCore
 import BatonDashboard
 import BatonLogin
-import BatonSQLite
 import BatonServer
 import BatonWeb
 import Foundation
@@ -14,8 +13,9 @@ import ServiceLifecycle
 import Synchronization
 
 /// A login host and the two demo relying parties (`dashboard`, `reports`), each on
-/// its own real socket (`.live`, port 0, 127.0.0.1), over real SQLite files in a
-/// temporary folder, with an injectable clock. Browsers connect to 127.0.0.1 and send
+/// its own real socket (`.live`, port 0, 127.0.0.1), over stores opened by the store
+/// factory (real SQLite files in a temporary folder unless ``Options/storeLocation``
+/// says otherwise), with an injectable clock. Browsers connect to 127.0.0.1 and send
 /// the public `*.localhost` names as `Host`.
 public struct TestHosts: Sendable {
     public static let loginOrigin = "http://login.localhost:8080"
@@ -29,9 +29,9 @@ public struct TestHosts: Sendable {
     public let directory: String
     public let clock: TestClock
     public let loginHost: LoginHost
-    public let loginStore: SQLiteStore
-    public let dashboardStore: SQLiteStore
-    public let reportsStore: SQLiteStore
+    public let loginStore: any BatonStore
+    public let dashboardStore: any BatonStore
+    public let reportsStore: any BatonStore
     public let keyRing: SigningKeyRing
     /// The login host's key file: a second writer (`baton keys rotate`) may rotate it.
     public var keyFile: String { directory + "/keys.json" }
@@ -50,8 +50,13 @@ public struct TestHosts: Sendable {
     public struct Options: Sendable {
         public var tokenLifetime: Int64 = 10
         public var throttleLimit = 5
-        /// Replaces the dashboard's store (e.g. a store that fails), keeping the file for the rest.
-        public var dashboardStoreOverride: (@Sendable (SQLiteStore) -> any RelyingPartyStore)?
+        /// Where each host's store lives (`login`, `dashboard`, `reports`), given the test's folder:
+        /// a SQLite file there by default.
+        public var storeLocation: @Sendable (_ host: String, _ directory: String) -> StoreLocation = { host, directory in
+            .sqlite(path: directory + "/\(host).sqlite")
+        }
+        /// Replaces the dashboard's store (e.g. a store that fails), keeping the real one for the rest.
+        public var dashboardStoreOverride: (@Sendable (any BatonStore) -> any RelyingPartyStore & StoreProbe)?
         /// Stands a weakened redeemer in for the dashboard's.
         public var dashboardRedeemer: (@Sendable (RelyingPartyParts) -> any HandoffRedeeming)?
         /// Stands a weakened redeemer in for the reports relying party's.
@@ -111,7 +116,10 @@ public struct TestHosts: Sendable {
                 backChannelLogoutURI: options.withoutBackChannelLogout.contains(id)
                     ? nil : "http://127.0.0.1:\(rpPorts[id]!)/sso/backchannel-logout")
         }
-        let loginStore = try SQLiteStore(path: directory + "/login.sqlite")
+        @Sendable func open(_ host: String) async throws -> any BatonStore {
+            try await StoreFactory.open(options.storeLocation(host, directory), poolSize: 4, logger: logger)
+        }
+        let loginStore = try await open("login")
         let hasher = options.hasher
         try await loginStore.insertUser(
             User(
@@ -136,9 +144,11 @@ public struct TestHosts: Sendable {
             let result = try await Application(router: login.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
                 .test(.live) { loginClient in
                     let loginPort = loginClient.port!
-                    let dashboardStore = try SQLiteStore(path: directory + "/dashboard.sqlite")
-                    let reportsStore = try SQLiteStore(path: directory + "/reports.sqlite")
-                    func relyingParty(_ id: String, _ title: String, _ origin: String, _ store: any RelyingPartyStore) -> RelyingPartyHost {
+                    let dashboardStore = try await open("dashboard")
+                    let reportsStore = try await open("reports")
+                    func relyingParty(
+                        _ id: String, _ title: String, _ origin: String, _ store: any RelyingPartyStore & StoreProbe
+                    ) -> RelyingPartyHost {
                         let backChannel = BackChannelClient(
                             http: backChannelHTTP, baseURL: "http://127.0.0.1:\(loginPort)", clientID: id, clientSecret: secrets[id]!)
                         let keys = TrustedKeySet(
@@ -266,7 +276,7 @@ public struct TestHosts: Sendable {
 extension RelyingPartyHost {
     /// A relying party whose configuration pins `algorithm`.
     init(
-        pinning algorithm: SigningAlgorithm, configuration: RelyingPartyConfiguration, store: any RelyingPartyStore,
+        pinning algorithm: SigningAlgorithm, configuration: RelyingPartyConfiguration, store: any RelyingPartyStore & StoreProbe,
         keys: TrustedKeySet, directory: any LoginSessionDirectory, pages: Pages, clock: any BatonClock, logger: Logger?,
         redeemer: (any HandoffRedeeming)?
     ) {

@@ -119,7 +119,9 @@ public struct Redeemer: HandoffRedeeming {
             throw .storeUnavailable
         }
         if burned { return try await reloadOrReplay(jti: claims.jti, sessionCookie: callback.sessionCookie) }
-        // From here every refusal spends the token first, as a burn at step 3 would have.
+        // From here every refusal spends the token first, as a burn at step 3 would have,
+        // unless the burn itself failed.
+        var storeFailed = false
         do throws(BatonError) {
             // Step 4: the token must belong to the sign-in this browser started.
             guard let stateCookie = callback.stateCookie, !stateCookie.isEmpty else { throw .stateMissing }
@@ -157,12 +159,17 @@ public struct Redeemer: HandoffRedeeming {
             do {
                 outcome = try await store.burn(issuer: claims.iss, jti: claims.jti, until: until, creating: session)
             } catch {
+                // The store itself failed: a second write (the burn below) would only wait as
+                // long again, and the answer must come within 5 s (PROTOCOL.md). Nothing was
+                // created, so the token may be tried again once the store is back.
+                storeFailed = true
                 throw .storeUnavailable
             }
             // Lost a race with another redemption of the same token.
             if outcome == .alreadyUsed { return try await reloadOrReplay(jti: claims.jti, sessionCookie: callback.sessionCookie) }
             return .created(cookie: secret, session: session)
         } catch {
+            if storeFailed { throw error }
             try await spend(issuer: claims.iss, jti: claims.jti, until: until, refusal: error)
         }
     }

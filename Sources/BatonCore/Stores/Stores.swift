@@ -145,8 +145,37 @@ public protocol StoreProbe: Sendable {
     func probe() async throws
 }
 
+/// Removing what has expired: every host runs it once a minute.
+public protocol Pruning: Sendable {
+    /// Removes expired used tokens, sessions and logout deliveries, and relying-party
+    /// sessions idle beyond their client's timeout in `idleTimeouts` (by client id) by
+    /// more than ``SessionLimits/idlePruneMargin``; returns how many rows.
+    @discardableResult func prune(now: Date, idleTimeouts: [String: TimeInterval]) async throws -> Int
+}
+
+/// How many rows each of Baton's tables holds, by table name: for tests, growth
+/// reports and operators' curiosity.
+public protocol RowCounting: Sendable {
+    func rowCounts() async throws -> [String: Int]
+}
+
 /// Everything the login host keeps.
 public typealias LoginHostStore = UserStore & LoginSessionStore & LogoutDeliveryStore
+
+/// Everything one engine keeps, for every kind of host: what the store factory opens
+/// from a `database` setting. One database may serve a login host and any number of
+/// relying parties at once (their rows keyed by `client_id`).
+public typealias BatonStore = LoginHostStore & RelyingPartyStore & KeyRingStore & StoreProbe & Pruning & RowCounting & StoreLifecycle
+
+/// What an engine needs beyond its tables: a connection pool to close at the end, and,
+/// for one shared by replicas, a sign-in throttle whose counts it keeps.
+public protocol StoreLifecycle: Sendable {
+    /// The sign-in throttle every replica on this store shares; nil when the throttle
+    /// lives in each process (one machine, one login host).
+    func sharedSignInThrottle(limits: LoginThrottle.Limits, clock: any BatonClock) -> (any SignInThrottling)?
+    /// Closes what the store holds open; it is not used again.
+    func shutdown() async
+}
 
 /// Everything a relying party keeps.
 public protocol RelyingPartyStore: UsedTokenStore, RPSessionStore {

@@ -53,7 +53,7 @@ public struct HandoffMinter: Sendable {
     /// Signs `claims` with the active key under the `typ` of their kind: the compact
     /// serialization `header.payload.signature`, each part base64url.
     func sign<Claims: VerifiableClaims>(_ claims: Claims) async throws -> String {
-        let key = keys.activeKey()
+        let key = await keys.activeKey()
         var input = headers.encoded(for: key, type: Claims.tokenType)
         input += "." + Base64URL.encode(claims.jsonBytes())
         return input + "." + Base64URL.encode(try key.sign(Array(input.utf8)))

@@ -38,14 +38,14 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
     static var postgresRequired: Bool { ProcessInfo.processInfo.environment["BATON_REQUIRE_POSTGRES"] == "1" }
 
     /// The test server's location, or a failure (when required) or a skip note.
-    static func postgresLocation() throws -> PostgresLocation {
+    static func postgresLocation() throws -> PostgresEndpoint {
         guard let url = postgresURL else {
             if postgresRequired {
                 throw SuiteError("BATON_REQUIRE_POSTGRES=1 but BATON_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
             }
             try Test.cancel(Engine.skipNote)
         }
-        return try PostgresLocation(url: url, environment: [:])
+        return try PostgresEndpoint(url: url, environment: [:])
     }
 }
 
@@ -82,10 +82,10 @@ struct SuiteError: Error, CustomStringConvertible {
 final class TestDatabase: Sendable {
     let engine: Engine
     private let directory: URL?
-    let location: PostgresLocation?
+    let location: PostgresEndpoint?
     private let opened = OpenedStores()
 
-    private init(engine: Engine, directory: URL?, location: PostgresLocation?) {
+    private init(engine: Engine, directory: URL?, location: PostgresEndpoint?) {
         self.engine = engine
         self.directory = directory
         self.location = location
@@ -133,7 +133,7 @@ final class TestDatabase: Sendable {
         if let location, let schema = location.schema { await Self.dropSchema(schema, at: location) }
     }
 
-    private static func dropSchema(_ schema: String, at location: PostgresLocation) async {
+    private static func dropSchema(_ schema: String, at location: PostgresEndpoint) async {
         var configuration = PostgresConnection.Configuration(
             unixSocketPath: (location.host as NSString).appendingPathComponent(".s.PGSQL.\(location.port)"),
             username: location.user, password: location.password, database: location.database)

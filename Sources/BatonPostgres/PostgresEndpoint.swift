@@ -1,14 +1,15 @@
 import BatonCore
 import Foundation
 
-/// Where a ``PostgresStore`` lives: what a host's `database` setting says when it is a
-/// PostgreSQL URL (PROTOCOL.md, "Storage and replicas").
+/// Where a ``PostgresStore`` connects: a host's `database` setting when it is a PostgreSQL
+/// URL (BatonCore's ``PostgresLocation``, see ``init(_:)``), or, for tests, a unix socket
+/// directory and a schema of their own (PROTOCOL.md, "Storage and replicas").
 ///
 /// ```swift
-/// let location = try PostgresLocation(url: "postgres://baton@db.internal/baton?sslmode=verify-full")
+/// let location = try PostgresEndpoint(url: "postgres://baton@db.internal/baton?sslmode=verify-full")
 /// let store = try await PostgresStore.open(location, poolSize: 8, logger: logger)
 /// ```
-public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct PostgresEndpoint: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     /// How the connection is protected, as libpq's `sslmode` names it.
     public enum SSLMode: String, Sendable, CaseIterable {
         /// Plain text.
@@ -146,5 +147,20 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
     static func isPlainIdentifier(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first == "_" || ("a"..."z").contains(first), name.count <= 63 else { return false }
         return name.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+    }
+}
+
+extension PostgresEndpoint {
+    /// The endpoint of a host's `database` setting, as BatonCore parsed and checked it.
+    public init(_ location: PostgresLocation) {
+        let mode: SSLMode =
+            switch location.tls {
+            case .disable: .disable
+            case .require: .require
+            case .verifyFull: .verifyFull
+            }
+        self.init(
+            host: location.host, port: location.port, user: location.username, password: location.password,
+            database: location.database, sslMode: mode)
     }
 }
