@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import BatonCore
 import BatonDashboard
 import BatonLogin
+import BatonSQLite
 import BatonWeb
 import Foundation
 import Hummingbird
@@ -159,6 +160,31 @@ public struct SessionGateFlushService: Service {
                 try await gate.flush()
             } catch {
                 logger.error("writing session activity failed; kept for the next try", metadata: ["error": .string(String(describing: error))])
+            }
+        }
+    }
+}
+
+/// Checkpoints SQLite files every half second on a connection of their own, so that
+/// the commits requests wait for never carry a checkpoint (see `SQLiteStore.checkpoint()`).
+public struct CheckpointService: Service {
+    let stores: [SQLiteStore]
+    let logger: Logger
+
+    public init(stores: [SQLiteStore], logger: Logger) {
+        self.stores = stores
+        self.logger = logger
+    }
+
+    public func run() async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) }
+            for store in stores {
+                do {
+                    try await Task.detached { try store.checkpoint() }.value
+                } catch {
+                    logger.debug("checkpoint skipped", metadata: ["error": .string(String(describing: error))])
+                }
             }
         }
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import BatonCore
 import BatonDashboard
 import BatonLogin
+import BatonSQLite
 import Foundation
 import Hummingbird
 import Logging
@@ -103,6 +104,8 @@ public struct HostRunner: Sendable {
             throw error
         }
         services.append(PruneService(targets: opened.map { ($0.store, $0.idleTimeouts) }, logger: Logger(label: "baton.prune")))
+        let sqlite = opened.compactMap { $0.store as? SQLiteStore }
+        if !sqlite.isEmpty { services.append(CheckpointService(stores: sqlite, logger: Logger(label: "baton.sqlite"))) }
         // First, so stopped last: after the servers and every service that writes.
         self.services = [StoreShutdownService(stores: opened.map(\.store))] + services + servers
         self.loginStore = loginStore
