@@ -6,6 +6,7 @@ import BatonSQLite
 import BatonWeb
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -76,19 +77,26 @@ public enum HostAssembly {
     /// An HTTP/1.1 server for `router` on `listen`, bounded as `connections` says: a
     /// request must arrive whole within its timeout (a trickled head or body is cut
     /// off), an idle keep-alive connection closes after the idle timeout, and
-    /// connections beyond the cap are closed at once.
+    /// connections beyond the cap are closed at once. With `tls`, HTTP/1.1 over TLS
+    /// only, each new connection with the certificate `tls` holds when it arrives.
     public static func application(
         router: Router<BatonRequestContext>, listen: ListenAddress, connections: ConnectionSettings = ConnectionSettings(),
-        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        tls: ServerCertificate? = nil, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let count = ConnectionCount(limit: connections.maxConnections, logger: logger)
         let requestTimeout = TimeAmount(connections.requestTimeout)
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionCapHandler(count: count), RequestDeadlineHandler(timeout: requestTimeout)],
+            idleTimeout: TimeAmount(connections.idleTimeout))
+        let server =
+            tls.map { certificate in
+                HTTPServerBuilder { responder in
+                    TLSServerChannel(base: HTTP1Channel(responder: responder, configuration: http1), certificate: certificate)
+                }
+            } ?? .http1(configuration: http1)
         return Application(
             router: router,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [ConnectionCapHandler(count: count), RequestDeadlineHandler(timeout: requestTimeout)],
-                    idleTimeout: TimeAmount(connections.idleTimeout))),
+            server: server,
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
