@@ -41,6 +41,8 @@ public struct RelyingPartyConfiguration: Sendable {
     /// Only people in one of these groups get a session or pass `/sso/auth`; empty: anyone
     /// the login host signs in.
     public var allowedGroups: [String]
+    /// The bearer token `/metrics` asks for (`metrics_token`); nil: `/metrics` answers 404.
+    public var metricsToken: String?
 
     /// A relying-party configuration; `redirectURI` defaults to
     /// `publicOrigin/sso/callback`.
@@ -48,7 +50,7 @@ public struct RelyingPartyConfiguration: Sendable {
         clientID: String, clientSecret: String, title: String, publicOrigin: String, redirectURI: String? = nil,
         issuer: String, loginBackChannelURL: String? = nil, maximumTokenLifetime: Int64 = 60, leeway: Int64 = 2,
         sessionLifetime: TimeInterval = 8 * 3600, sessionIdleTimeout: TimeInterval = 3600, revalidateInterval: TimeInterval = 30,
-        revalidateGrace: TimeInterval = 300, allowedGroups: [String] = []
+        revalidateGrace: TimeInterval = 300, allowedGroups: [String] = [], metricsToken: String? = nil
     ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
@@ -64,5 +66,6 @@ public struct RelyingPartyConfiguration: Sendable {
         self.revalidateInterval = revalidateInterval
         self.revalidateGrace = revalidateGrace
         self.allowedGroups = allowedGroups
+        self.metricsToken = metricsToken
     }
 }

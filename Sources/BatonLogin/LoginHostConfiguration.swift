@@ -24,6 +24,8 @@ public struct LoginHostConfiguration: Sendable {
     public var keyActivationDelay: TimeInterval
     /// The `Cache-Control: max-age` of the JWKS.
     public var jwksMaxAge: Int
+    /// The bearer token `/metrics` asks for (`metrics_token`); nil: `/metrics` answers 404.
+    public var metricsToken: String?
 
     /// The default ``jwksMaxAge``.
     public static let defaultJWKSMaxAge = 30
@@ -35,7 +37,7 @@ public struct LoginHostConfiguration: Sendable {
         publicOrigin: String, clients: ClientRegistry, tokenLifetime: Int64 = 10,
         sessionTimeouts: LoginService.Timeouts = .init(), throttle: LoginThrottle.Limits = .init(), trustedProxies: [IPNetwork] = [],
         signingAlgorithm: SigningAlgorithm = .eddsa, keyActivationDelay: TimeInterval = Self.defaultKeyActivationDelay,
-        jwksMaxAge: Int = Self.defaultJWKSMaxAge
+        jwksMaxAge: Int = Self.defaultJWKSMaxAge, metricsToken: String? = nil
     ) {
         self.publicOrigin = publicOrigin
         self.clients = clients
@@ -46,6 +48,7 @@ public struct LoginHostConfiguration: Sendable {
         self.signingAlgorithm = signingAlgorithm
         self.keyActivationDelay = keyActivationDelay
         self.jwksMaxAge = jwksMaxAge
+        self.metricsToken = metricsToken
     }
 
     /// The origins of every registered `redirect_uri`, for the CSP's `form-action`.

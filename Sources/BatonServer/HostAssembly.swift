@@ -46,6 +46,7 @@ public enum HostAssembly {
             store, file.database, poolSize: file.databasePoolSize, logger: logger ?? Logger(label: "baton.rp.\(file.host.clientID)"))
         let backChannel = BackChannelClient(
             http: http, baseURL: file.host.loginBackChannelURL, clientID: file.host.clientID, clientSecret: file.host.clientSecret)
+        let metrics = HostMetrics()
         let keys: TrustedKeySet
         if let trusted = file.trustedKeys {
             guard let data = FileManager.default.contents(atPath: trusted),
@@ -56,11 +57,15 @@ public enum HostAssembly {
             keys = try await TrustedKeySet(fixed: document, clock: clock)
         } else {
             keys = TrustedKeySet(
-                fetchingCacheableWith: { try await backChannel.fetchKeySet() }, clock: clock, maxStale: file.host.jwksMaxStale)
+                fetchingCacheableWith: RelyingPartyHost.counting(
+                    jwksFetch: { try await backChannel.fetchKeySet() }, in: metrics,
+                    logger: logger ?? Logger(label: "baton.rp.\(file.host.clientID)")),
+                clock: clock, maxStale: file.host.jwksMaxStale)
         }
         let pages = try await Pages.load(directory: Pages.locateTemplates(file.templates))
         let host = RelyingPartyHost(
-            configuration: file.host, store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger)
+            configuration: file.host, store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger,
+            metrics: metrics)
         return (host, store)
     }
 
