@@ -1,4 +1,5 @@
 import BatonCore
+import BatonWeb
 import Foundation
 
 /// One relying party: who it is to the login host, where it lives, and how it
@@ -43,6 +44,8 @@ public struct RelyingPartyConfiguration: Sendable {
     public var allowedGroups: [String]
     /// The bearer token `/metrics` asks for (`metrics_token`); nil: `/metrics` answers 404.
     public var metricsToken: String?
+    /// `Strict-Transport-Security`, sent when ``publicOrigin`` is https (`hsts`).
+    public var strictTransportSecurity = StrictTransportSecurity()
 
     /// A relying-party configuration; `redirectURI` defaults to
     /// `publicOrigin/sso/callback`.

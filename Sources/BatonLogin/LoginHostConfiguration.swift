@@ -1,4 +1,5 @@
 import BatonCore
+import BatonWeb
 import Foundation
 
 /// What a login host needs to know: its public origin (the `iss` of every token and
@@ -26,6 +27,8 @@ public struct LoginHostConfiguration: Sendable {
     public var jwksMaxAge: Int
     /// The bearer token `/metrics` asks for (`metrics_token`); nil: `/metrics` answers 404.
     public var metricsToken: String?
+    /// `Strict-Transport-Security`, sent when ``publicOrigin`` is https (`hsts`).
+    public var strictTransportSecurity = StrictTransportSecurity()
 
     /// The default ``jwksMaxAge``.
     public static let defaultJWKSMaxAge = 30

@@ -1,6 +1,7 @@
 import BatonCore
 import BatonDashboard
 import BatonLogin
+import BatonWeb
 import Foundation
 
 /// Where a host listens.
@@ -66,6 +67,10 @@ public struct LoginHostFile: Sendable {
     public var connections = ConnectionSettings()
     /// `log_format`, when the file says.
     public var logFormat: LogFormat?
+    /// `tls`: serve HTTPS with this certificate and key (reloaded on SIGHUP).
+    public var tls: TLSFiles?
+    /// `ca_file`: what the logout deliveries trust instead of the system's store.
+    public var caFile: TrustBundle?
     /// What start-up must say about this file (plain http allowed where it matters).
     public var warnings: [String] = []
 
@@ -93,6 +98,9 @@ public struct LoginHostFile: Sendable {
         templates = try reader.optionalPath("templates")
         bcryptCost = try reader.int("bcrypt_cost", default: 11, range: 4...16)
         connections = try ConnectionSettings.read(&reader)
+        tls = try TLSFiles.read(&reader)
+        caFile = try TrustBundle.read(&reader)
+        let hsts = try StrictTransportSecurity.read(&reader)
         let lifetime = try reader.int("token_lifetime_seconds", default: 10, range: 1...60)
         let keys = try Self.readKeySettings(&reader)
         var timeouts = LoginService.Timeouts()
@@ -139,6 +147,7 @@ public struct LoginHostFile: Sendable {
             publicOrigin: origin, clients: ClientRegistry(clients), tokenLifetime: Int64(lifetime), sessionTimeouts: timeouts,
             trustedProxies: trustedProxies, signingAlgorithm: keys.algorithm, keyActivationDelay: keys.activationDelay,
             jwksMaxAge: keys.maxAge, metricsToken: metricsToken)
+        host.strictTransportSecurity = hsts
     }
 }
 
@@ -190,6 +199,10 @@ public struct RelyingPartyFile: Sendable {
     public var connections = ConnectionSettings()
     /// `log_format`, when the file says.
     public var logFormat: LogFormat?
+    /// `tls`: serve HTTPS with this certificate and key (reloaded on SIGHUP).
+    public var tls: TLSFiles?
+    /// `ca_file`: what the back channel to the login host trusts instead of the system's store.
+    public var caFile: TrustBundle?
     /// What start-up must say about this file (plain http allowed where it matters).
     public var warnings: [String] = []
 
@@ -224,6 +237,9 @@ public struct RelyingPartyFile: Sendable {
         templates = try reader.optionalPath("templates")
         trustedKeys = try reader.optionalPath("trusted_keys")
         connections = try ConnectionSettings.read(&reader)
+        tls = try TLSFiles.read(&reader)
+        caFile = try TrustBundle.read(&reader)
+        let hsts = try StrictTransportSecurity.read(&reader)
         let algorithm = try SigningAlgorithm.read(&reader, "algorithm")
         host = RelyingPartyConfiguration(
             clientID: clientID, clientSecret: secret, title: try reader.optionalString("title") ?? clientID.capitalized,
@@ -237,6 +253,7 @@ public struct RelyingPartyFile: Sendable {
             allowedGroups: try reader.groups("allowed_groups"), metricsToken: try reader.metricsToken())
         logFormat = try reader.logFormat()
         host.algorithm = algorithm
+        host.strictTransportSecurity = hsts
         // At least the longest JWKS cache time (300 s): a shorter limit would drop keys
         // the login host still lets relying parties cache.
         host.jwksMaxStale = TimeInterval(
