@@ -37,7 +37,7 @@ METRICS_TOKEN = "log-test-metrics-token-0123456789abcdef"
 EVENTS = {
     "token_replayed": "warning", "state_mismatch": "warning", "state_missing": "warning",
     "token_invalid_signature": "warning", "token_unknown_key": "warning", "sign_in_throttled": "warning",
-    "not_permitted": "warning", "store_unavailable": "error", "token_malformed": "warning",
+    "not_permitted": "warning", "store_unavailable": "warning", "token_malformed": "warning",
     "token_unsupported_alg": "warning", "token_wrong_audience": "warning", "csrf_invalid": "warning",
     "handoff_refused": "warning", "backchannel_unauthorized": "warning", "sign_in_refused": "warning",
 }

@@ -8,8 +8,9 @@ be a token, cookie, sid, username or secret the flow used, and /metrics must be 
 without the token (or with a wrong one) and 404 on a host that has none.
 
 Usage: metrics_test.py BATON_BINARY
-prometheus-client comes from a virtual environment under .build/metrics-venv, made on
-first run. Prints one line per check and 'N passed, N failed'; exits 1 on any failure.
+prometheus-client comes from this python, Debian's python3-prometheus-client (under
+/usr/bin/python3), or else a virtual environment under .build/metrics-venv made on first
+run. Prints one line per check and 'N passed, N failed'; exits 1 on any failure.
 """
 import base64
 import http.client
@@ -27,21 +28,27 @@ VENV = os.path.join(ROOT, ".build", "metrics-venv")
 
 
 def ensure_parser():
-    """Re-runs this script under the venv's python when prometheus-client is missing here."""
+    """Re-runs this script under a python that has prometheus-client: this one, else
+    Debian's /usr/bin/python3 with python3-prometheus-client (.ci/run installs it), else
+    a virtual environment under .build/metrics-venv with the package from PyPI."""
     try:
         import prometheus_client.parser  # noqa: F401
         return
     except ImportError:
         pass
+    if os.environ.get("BATON_METRICS_REEXEC") == "1":
+        sys.exit("prometheus-client is not importable by " + sys.executable)
+    os.environ["BATON_METRICS_REEXEC"] = "1"
+    system = "/usr/bin/python3"
+    if os.path.realpath(sys.executable) != os.path.realpath(system) and os.path.exists(system) and subprocess.run(
+            [system, "-c", "import prometheus_client.parser"], capture_output=True).returncode == 0:
+        os.execv(system, [system, os.path.abspath(__file__)] + sys.argv[1:])
     python = os.path.join(VENV, "bin", "python")
-    if os.environ.get("BATON_METRICS_VENV") == "1":
-        sys.exit("prometheus-client is not importable even in " + VENV)
     if not os.path.exists(python) or subprocess.run([python, "-c", "import prometheus_client"],
                                                     capture_output=True).returncode != 0:
         subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
         subprocess.run([os.path.join(VENV, "bin", "pip"), "install", "-q", "--disable-pip-version-check",
-                        "prometheus-client>=0.17,<1"], check=True)
-    os.environ["BATON_METRICS_VENV"] = "1"
+                        "prometheus-client>=0.16,<1"], check=True)
     os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
 
 

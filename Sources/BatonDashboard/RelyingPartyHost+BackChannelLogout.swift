@@ -35,7 +35,7 @@ extension RelyingPartyHost {
                 metadata: ["sid": .string(Secrets.fingerprint(claims.sid)), "ended": "\(ended)"])
             return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         } catch {
-            logger.event(.storeUnavailable, level: .error, "store failure", metadata: ["error": .string(String(describing: error))])
+            logger.event(.storeUnavailable, "store failure", metadata: ["error": .string(String(describing: error))])
             return logoutRefusal(.storeUnavailable)
         }
     }

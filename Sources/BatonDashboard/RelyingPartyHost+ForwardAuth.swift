@@ -46,7 +46,7 @@ extension RelyingPartyHost {
             result = .storeUnavailable
             response = storeFailure(StoreError("the session store failed during forward auth"))
         }
-        metrics.forwardAuth[result]?.increment()
+        metrics.forwardAuth[result].increment()
         return response
     }
 

@@ -65,7 +65,7 @@ extension RelyingPartyHost {
     }
 
     func storeFailure(_ error: any Error) -> Response {
-        logger.event(.storeUnavailable, level: .error, "store failure", metadata: ["error": .string(String(describing: error))])
+        logger.event(.storeUnavailable, "store failure", metadata: ["error": .string(String(describing: error))])
         return refusal(.storeUnavailable)
     }
 }

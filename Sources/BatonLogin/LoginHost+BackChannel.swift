@@ -27,7 +27,7 @@ extension LoginHost {
             return json(String(decoding: try encoder.encode(info), as: UTF8.self), status: .ok)
         } catch {
             metrics.lookups.unavailable.increment()
-            logger.event(.storeUnavailable, level: .error, "store failure", metadata: ["error": .string(String(describing: error))])
+            logger.event(.storeUnavailable, "store failure", metadata: ["error": .string(String(describing: error))])
             return json(#"{"error":"store_unavailable"}"#, status: .serviceUnavailable)
         }
     }

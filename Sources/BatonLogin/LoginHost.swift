@@ -109,7 +109,7 @@ public struct LoginHost: Sendable {
 
     /// The 503 page for a store failure: never a success, never a stack trace.
     func storeUnavailable(_ error: any Error) -> Response {
-        logger.event(.storeUnavailable, level: .error, "store failure", metadata: ["error": .string(String(describing: error))])
+        logger.event(.storeUnavailable, "store failure", metadata: ["error": .string(String(describing: error))])
         return pages.error(.storeUnavailable, site: "Baton login", retryURL: "/")
     }
 }

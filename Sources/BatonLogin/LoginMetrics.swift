@@ -4,8 +4,8 @@ import Foundation
 import Prometheus
 
 /// A login host's metrics, every handle made when the host is built: a sign-in, a mint
-/// or a back-channel lookup counts with an atomic add, a mint times itself with one
-/// short lock. Client ids come from configuration, so they may be labels.
+/// or a back-channel lookup counts with an atomic add, a mint times itself with two
+/// more. Client ids come from configuration, so they may be labels.
 struct LoginMetrics: Sendable {
     static let signIns = MetricName(
         "baton_sign_ins", unit: "total", help: "Sign-in attempts at POST /login by outcome: accepted, refused, throttled, busy")
@@ -61,7 +61,7 @@ struct LoginMetrics: Sendable {
     let throttleDelayed: Counter
     /// By client id, one series for each registered client.
     let mints: [String: Counter]
-    let mintDuration: DurationHistogram
+    let mintDuration: LatencyHistogram
     let lookups: Lookups
     let store: StoreMetrics
 

@@ -148,7 +148,7 @@ public actor LogoutDispatcher: Service {
                 leaseUntil: now.addingTimeInterval(claimLease))
             leftBehind = due.count == room
         } catch {
-            logger.event(.storeUnavailable, level: .error, "logout queue unreadable", metadata: ["error": .string(String(describing: error))])
+            logger.event(.storeUnavailable, "logout queue unreadable", metadata: ["error": .string(String(describing: error))])
             return []
         }
         var started: [Task<Bool, Never>] = []

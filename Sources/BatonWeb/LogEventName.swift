@@ -3,7 +3,8 @@ import Logging
 
 /// The stable name of a log line worth finding again: its `event` metadata, which a
 /// log pipeline can match on whatever the message says. Security events are logged at
-/// warning (a store failure at error), with fingerprints (``Secrets/fingerprint(_:)``)
+/// warning (PROTOCOL.md's list: replay, state mismatch, bad signature, unknown key,
+/// throttled, not_permitted, store failure), with fingerprints (``Secrets/fingerprint(_:)``)
 /// and never a token, cookie, password or secret. README lists them all.
 public struct LogEventName: RawRepresentable, Sendable, Hashable {
     public let rawValue: String
@@ -24,7 +25,7 @@ public struct LogEventName: RawRepresentable, Sendable, Hashable {
     public static let logoutTokenReplayed = LogEventName(rawValue: "logout_token_replayed")
     public static let jwksFetchFailed = LogEventName(rawValue: "jwks_fetch_failed")
     public static let notPermitted = LogEventName(refusal: .notPermitted)
-    /// At error: an outage as much as a refusal.
+    /// An outage as much as a refusal: a redemption, a page or a lookup the store failed.
     public static let storeUnavailable = LogEventName(refusal: .storeUnavailable)
 
     // What happened, at info or notice.
@@ -39,11 +40,10 @@ public struct LogEventName: RawRepresentable, Sendable, Hashable {
     /// The level a redemption refused with `refusal` is logged at: warning for every
     /// refusal an attacker could be behind; notice for the three an honest browser meets
     /// (a link opened after its 10 s, a callback without its token, a session ended on
-    /// the login host meanwhile); error for a failing store.
+    /// the login host meanwhile).
     public static func level(for refusal: BatonError) -> Logger.Level {
         switch refusal {
         case .tokenExpired, .tokenMissing, .sessionEnded: .notice
-        case .storeUnavailable: .error
         default: .warning
         }
     }

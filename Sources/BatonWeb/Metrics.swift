@@ -31,11 +31,12 @@ public struct MetricName: Sendable, Hashable {
 /// anything else a client sent.
 ///
 /// What a request records often is resolved to a handle once (``counter(_:_:)``,
-/// ``histogram(_:_:)``) and kept by its host, so that counting is one atomic add and a
-/// latency one short lock, with nothing allocated per request.
+/// ``histogram(_:_:)``) and kept by its host, so that counting is one relaxed atomic add
+/// and a latency two, with no lock and nothing allocated per request.
 public struct HostMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let counters = Counters()
+    private let histograms = LatencyHistograms()
     private let refreshers = Refreshers()
 
     /// Latency buckets, in seconds: from half a millisecond (a cached read) to 5 s (the
@@ -68,8 +69,8 @@ public struct HostMetrics: Sendable {
     }
 
     /// The latency histogram `name` (in seconds, ``latencyBuckets``) with `labels`.
-    public func histogram(_ name: MetricName, _ labels: [(String, String)] = []) -> DurationHistogram {
-        registry.makeDurationHistogram(descriptor: name.descriptor, labels: labels, buckets: Self.latencyBuckets)
+    public func histogram(_ name: MetricName, _ labels: [(String, String)] = []) -> LatencyHistogram {
+        histograms.make(name, labels: labels, bounds: Self.latencyBuckets)
     }
 
     /// Counts one event where a handle is not worth keeping (a rare path): the series is
@@ -88,6 +89,7 @@ public struct HostMetrics: Sendable {
         for refresh in refreshers.all { await refresh() }
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
+        histograms.emit(into: &bytes)
         return bytes
     }
 }
@@ -121,7 +123,8 @@ public struct Stopwatch: Sendable {
     public init() {}
 
     /// Records the time since start in `histogram`.
-    public func record(in histogram: DurationHistogram) {
+    @inline(__always)
+    public func record(in histogram: LatencyHistogram) {
         histogram.record(ContinuousClock.now - start)
     }
 }
