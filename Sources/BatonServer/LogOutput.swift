@@ -93,6 +93,7 @@ public struct BatonLogHandler: LogHandler {
         var merged = text.metadata
         if let provided = text.metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let metadata = event.metadata { merged.merge(metadata) { $1 } }
+        if let error = event.error, merged["error"] == nil { merged["error"] = .string(String(describing: error)) }
         var line = Self.jsonLine(
             timestamp: Date(), level: event.level, label: label, message: event.message.description, metadata: merged)
         line.append(UInt8(ascii: "\n"))
