@@ -7,6 +7,7 @@ import BatonTestSupport
 import BatonWeb
 import Foundation
 import Hummingbird
+import HTTPTypes
 import HummingbirdTesting
 import Logging
 import NIOSSL
