@@ -20,7 +20,7 @@ struct LogFormatTests {
         #expect(object["label"] as? String == "baton.rp.dashboard")
         #expect(object["message"] as? String == "redemption \"refused\"\n\u{1}\u{2028}é")
         let metadata = try #require(object["metadata"] as? [String: String])
-        #expect(metadata == ["event": "token_replayed", "count": "3", "list": "[a, b]"])
+        #expect(metadata == ["event": "token_replayed", "count": "3", "list": #"["a", "b"]"#])
         #expect(String(decoding: line, as: UTF8.self).contains(#"\u2028"#))
     }
 
