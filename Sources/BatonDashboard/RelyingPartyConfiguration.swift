@@ -72,3 +72,11 @@ public struct RelyingPartyConfiguration: Sendable {
         self.metricsToken = metricsToken
     }
 }
+
+/// What a log line or a dump of a host may show: never `client_secret` or `metrics_token`.
+extension RelyingPartyConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "RelyingPartyConfiguration(clientID: \(clientID), publicOrigin: \(publicOrigin), issuer: \(issuer); secrets hidden)"
+    }
+    public var debugDescription: String { description }
+}

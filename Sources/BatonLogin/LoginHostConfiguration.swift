@@ -63,3 +63,11 @@ public struct LoginHostConfiguration: Sendable {
         return Array(Set(origins)).sorted()
     }
 }
+
+/// What a log line or a dump of a host may show: no secret hash, no `metrics_token`.
+extension LoginHostConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "LoginHostConfiguration(publicOrigin: \(publicOrigin), clients: \(clients.clients.keys.sorted()); secrets hidden)"
+    }
+    public var debugDescription: String { description }
+}

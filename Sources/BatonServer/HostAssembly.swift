@@ -217,8 +217,11 @@ public struct StoreShutdownService: Service {
 }
 
 /// Ends idle and expired login sessions every `interval`, sending their
-/// back-channel logouts.
-public struct SessionReaperService: Service {
+/// back-channel logouts. Its description names it only: ServiceLifecycle logs every
+/// service at start (debug), and the host it holds carries the configuration.
+public struct SessionReaperService: Service, CustomStringConvertible {
+    public var description: String { "SessionReaperService(login host, every \(interval))" }
+
     let host: LoginHost
     let interval: Duration
     let logger: Logger

@@ -55,3 +55,9 @@ public struct MetricsEndpoint: Sendable {
         return token.isEmpty ? nil : token
     }
 }
+
+/// Never the token's digest.
+extension MetricsEndpoint: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String { tokenDigest == nil ? "MetricsEndpoint(off)" : "MetricsEndpoint(token hidden)" }
+    public var debugDescription: String { description }
+}

@@ -23,11 +23,10 @@ enum Entry {
     static func main() async {
         umask(0o077)
         bootstrapLogging()
-        let logger = Logger(label: "baton")
-        if let limit = OpenFileLimit.raiseToHard() {
-            logger.debug("open-file limit (RLIMIT_NOFILE)", metadata: ["soft": "\(limit.soft)", "hard": "\(limit.hard)"])
-        } else {
-            logger.warning("cannot read the open-file limit (RLIMIT_NOFILE)")
+        // Nothing logged here on success: a host file's `log_format` is not read yet, and
+        // the hosts log the limit they got beside their connection caps.
+        if OpenFileLimit.raiseToHard() == nil {
+            Logger(label: "baton").warning("cannot read the open-file limit (RLIMIT_NOFILE)")
         }
         await Baton.main()
     }
