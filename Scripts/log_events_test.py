@@ -7,7 +7,7 @@ holds the dashboard's SQLite write lock (store_unavailable). Then every line eac
 wrote to standard error must be one JSON object (timestamp, level, label, message,
 metadata of strings), the per-request lines must be there at debug, every security event
 below must appear at its level, and no line may hold a token (a JWT-shaped string), a
-client secret, the password, a metrics token, a cookie value this script saw, or any
+client secret, the password (or a mistyped one), a metrics token, a cookie value this script saw, or any
 base64url run of 43 or more characters that is not one of the login host's key ids.
 
 Usage: log_events_test.py BATON_BINARY
@@ -31,6 +31,9 @@ LOGIN = "http://login.localhost:8080"
 DASHBOARD = "http://dashboard.localhost:8081"
 REPORTS = "http://reports.localhost:8082"
 PASSWORD = "wonderland-under-attack"
+# A near miss of alice's password, as a person mistyping it sends: a refused sign-in
+# must not log the password it was given either.
+TYPO = "wonderland-under-attacj"
 SECRETS = {"dashboard": "log-test-dashboard-secret-0123456789abcdef", "reports": "log-test-reports-secret-0123456789abcdef"}
 METRICS_TOKEN = "log-test-metrics-token-0123456789abcdef"
 # Each must appear at least once, at this level.
@@ -130,6 +133,9 @@ def main():
         alice = Browser(routes)
         callback = sign_in(alice)
         seen.add(callback.split("token=", 1)[1])
+        typo = Browser(routes)
+        refused = typo.submit_login(LOGIN, typo.get(LOGIN + "/login").text, "alice", TYPO)
+        report(refused.status == 401, "a mistyped password is refused", f"{refused.status}")
         print("== baton attack (the whole suite) against hosts logging JSON at debug", flush=True)
         attack = subprocess.run(
             [binary, "attack", "--login", f"http://127.0.0.1:{hosts.port['login']}",
@@ -194,7 +200,7 @@ def main():
     # -- no secret in any line -------------------------------------------------------------------------------
     for token in list(seen):
         seen.update(token.split("."))
-    secrets = {s for s in seen if len(s) >= 16} | set(SECRETS.values()) | {PASSWORD, METRICS_TOKEN}
+    secrets = {s for s in seen if len(s) >= 16} | set(SECRETS.values()) | {PASSWORD, TYPO, METRICS_TOKEN}
     jwt = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.")
     long_run = re.compile(r"[A-Za-z0-9_-]{43,}")
     leaks = []
