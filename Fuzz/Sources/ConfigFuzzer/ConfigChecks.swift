@@ -174,3 +174,13 @@ func afterScheme(_ bytes: [UInt8]) -> ArraySlice<UInt8>? {
 func requireAbsolutePath(_ path: String, _ field: String) {
     Fuzz.require(path.hasPrefix("/"), "\(field) \(path) is not absolute")
 }
+
+/// A SQLite `database` is a path resolved against the file's folder; a PostgreSQL URL is not a path.
+func requireAbsolutePath(_ location: StoreLocation, _ field: String) {
+    if case .sqlite(let path) = location { requireAbsolutePath(path, field) }
+}
+
+/// A key file is a path resolved against the file's folder; `"database"` is not a path.
+func requireAbsolutePath(_ location: SigningKeysLocation, _ field: String) {
+    if case .file(let path) = location { requireAbsolutePath(path, field) }
+}
