@@ -62,12 +62,6 @@ struct EngineCoverageTests {
             throw SuiteError("BATON_REQUIRE_POSTGRES=1 but BATON_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
         }
     }
-
-    @Test("SQLite's key ring store is held to the suite", .disabled(if: !(SQLiteStore.self is any KeyRingStore.Type), "SQLiteStore is not a KeyRingStore in this branch: its key ring cases are skipped"))
-    func sqliteKeyRing() {}
-
-    @Test("SQLite's readiness probe is held to the suite", .disabled(if: !(SQLiteStore.self is any StoreProbe.Type), "SQLiteStore is not a StoreProbe in this branch: its probe case is skipped"))
-    func sqliteProbe() {}
 }
 
 struct SuiteError: Error, CustomStringConvertible {
