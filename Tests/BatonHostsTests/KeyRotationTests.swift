@@ -56,11 +56,13 @@ struct KeyRotationTests {
             // ...but not signing yet.
             #expect(try Self.kid(of: try await browser.obtainCallbackURL(rpOrigin: TestHosts.dashboardOrigin)) == old.kid)
 
-            // A token minted by the old key just before the new one activates...
-            hosts.clock.advance(by: LoginHostConfiguration.defaultKeyActivationDelay - 3)
+            // A token minted by the old key shortly before the new one activates: 6 s, as
+            // the test clock also follows real time (slow on a loaded machine), and the
+            // token must still be within its 10 s lifetime + 2 s leeway when redeemed...
+            hosts.clock.advance(by: LoginHostConfiguration.defaultKeyActivationDelay - 6)
             let inFlight = try await browser.obtainCallbackURL(rpOrigin: TestHosts.reportsOrigin)
             #expect(try Self.kid(of: inFlight) == old.kid)
-            hosts.clock.advance(by: 3)
+            hosts.clock.advance(by: 6)
             // ...the new key signs from its activation...
             let fresh = try await browser.obtainCallbackURL(rpOrigin: TestHosts.dashboardOrigin)
             #expect(try Self.kid(of: fresh) == new)
