@@ -203,12 +203,13 @@ class ServeProcesses:
                         "--config", f"{self.dir}/{config_name}.json"],
                        input=(password + "\n").encode(), check=True, stdout=subprocess.DEVNULL)
 
-    def start(self, name, role, port, config=None, preexec_fn=None):
-        """Starts `baton serve ROLE --config DIR/(config or name).json` and waits for /healthz.
-        preexec_fn runs in the child before baton does (e.g. to lower a resource limit)."""
+    def start(self, name, role, port, config=None, preexec_fn=None, args=()):
+        """Starts `baton serve ROLE --config DIR/(config or name).json [ARGS…]` and waits for
+        /healthz on `port`. preexec_fn runs in the child before baton does (e.g. to lower a
+        resource limit); args go after the config (e.g. `--listen 127.0.0.1:PORT`)."""
         log = open(f"{self.dir}/{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
-            [self.binary, "serve", role, "--config", f"{self.dir}/{config or name}.json"],
+            [self.binary, "serve", role, "--config", f"{self.dir}/{config or name}.json", *args],
             stdout=log, stderr=log, cwd=self.dir, preexec_fn=preexec_fn)
         self.ports[name] = port
         deadline = time.monotonic() + 20
