@@ -1,5 +1,6 @@
 """What the Python test scripts share: a browser-like client for Baton's hosts over
-plain HTTP, and `baton serve` processes started and stopped by the scripts.
+plain HTTP (or HTTPS, for https URLs), and `baton serve` processes started and stopped
+by the scripts.
 
 The client connects to 127.0.0.1 and sends the public `*.localhost` name as Host
 (plain clients do not resolve `*.localhost`), keeps one cookie jar per host name
@@ -10,6 +11,7 @@ import json
 import random
 import re
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -33,20 +35,40 @@ class Response(NamedTuple):
         return [v for k, v in self.headers if k.lower() == name.lower()]
 
 
+class LoopbackHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1, with the certificate verified for `hostname` (also sent as SNI),
+    as a browser that resolved the public name to loopback would."""
+
+    def __init__(self, hostname, port, context, timeout=20):
+        super().__init__(hostname, port, timeout=timeout, context=context)
+
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 class Browser:
-    def __init__(self, routes):
-        """routes: host name -> port on 127.0.0.1."""
+    def __init__(self, routes, tls=None):
+        """routes: host name -> port on 127.0.0.1. tls: the ssl.SSLContext for https URLs
+        (the system's default context when None)."""
         self.routes = routes
+        self.tls = tls
         self.jar = {}
 
     def clone(self):
-        other = Browser(self.routes)
+        other = Browser(self.routes, self.tls)
         other.jar = {host: dict(cookies) for host, cookies in self.jar.items()}
         return other
 
+    def _connection(self, parts, port, timeout):
+        port = port or self.routes[parts.hostname]
+        if parts.scheme == "https":
+            return LoopbackHTTPSConnection(parts.hostname, port, self.tls or ssl.create_default_context(), timeout)
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
     def request(self, method, url, form=None, port=None, timeout=20):
         parts = urllib.parse.urlsplit(url)
-        conn = http.client.HTTPConnection("127.0.0.1", port or self.routes[parts.hostname], timeout=timeout)
+        conn = self._connection(parts, port, timeout)
         headers = {"Host": parts.netloc}
         cookies = self.jar.get(parts.hostname, {})
         if cookies:
@@ -69,7 +91,7 @@ class Browser:
         cookies go first in one Cookie header unless jar=False. body: bytes or str.
         The jar learns the response's cookies as with request()."""
         parts = urllib.parse.urlsplit(url)
-        conn = http.client.HTTPConnection("127.0.0.1", port or self.routes[parts.hostname], timeout=timeout)
+        conn = self._connection(parts, port, timeout)
         if isinstance(body, str):
             body = body.encode()
         try:
@@ -203,10 +225,11 @@ class ServeProcesses:
                         "--config", f"{self.dir}/{config_name}.json"],
                        input=(password + "\n").encode(), check=True, stdout=subprocess.DEVNULL)
 
-    def start(self, name, role, port, config=None, preexec_fn=None, args=()):
+    def start(self, name, role, port, config=None, preexec_fn=None, tls=None, args=()):
         """Starts `baton serve ROLE --config DIR/(config or name).json [ARGS…]` and waits for
         /healthz on `port`. preexec_fn runs in the child before baton does (e.g. to lower a
-        resource limit); args go after the config (e.g. `--listen 127.0.0.1:PORT`)."""
+        resource limit); args go after the config (e.g. `--listen 127.0.0.1:PORT`).
+        tls: an ssl.SSLContext when the host serves HTTPS (checked for 127.0.0.1)."""
         log = open(f"{self.dir}/{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             [self.binary, "serve", role, "--config", f"{self.dir}/{config or name}.json", *args],
@@ -215,7 +238,8 @@ class ServeProcesses:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn = (LoopbackHTTPSConnection("127.0.0.1", port, tls, timeout=2) if tls
+                        else http.client.HTTPConnection("127.0.0.1", port, timeout=2))
                 conn.request("GET", "/healthz")
                 if conn.getresponse().status == 200:
                     return

@@ -244,9 +244,11 @@ class Pipeline:
     """Makes what each phase sends: handoff URLs with fresh states (from /sso/start),
     tokens minted for them (from /handoff), paired back with their states."""
 
-    def __init__(self, stack, login_cookie):
+    def __init__(self, stack, login_cookie, more_cookies=()):
         self.stack = stack
         self.login_cookie = login_cookie
+        # Handoffs go round-robin over everyone signed in: one login session each.
+        self.login_cookies = [login_cookie] + list(more_cookies)
         self.rp_url = f"http://127.0.0.1:{stack.rp_port}"
         self.login_url = f"http://127.0.0.1:{stack.login_port}"
         # Sign-ins per second /sso/start last managed: how long to run it for a batch.
@@ -261,9 +263,10 @@ class Pipeline:
 
     def mint(self, handoffs, seconds, rate=None):
         minted_at = time.monotonic()
-        result = wrk(self.login_url + "/handoff", seconds, host=LOGIN_ORIGIN.split("//")[1],
-                     cookie=f"__Host-baton_login={self.login_cookie}", expect=302,
-                     lines=[("-", h) for h in handoffs], out=True, rate=rate, workdir=self.stack.dir)
+        cookies = self.login_cookies
+        result = wrk(self.login_url + "/handoff", seconds, host=LOGIN_ORIGIN.split("//")[1], expect=302,
+                     lines=[(f"__Host-baton_login={cookies[n % len(cookies)]}", h) for n, h in enumerate(handoffs)],
+                     out=True, rate=rate, workdir=self.stack.dir)
         states = {}
         for handoff in handoffs:
             state = urllib.parse.parse_qs(urllib.parse.urlsplit(handoff).query)["state"][0]
@@ -351,6 +354,30 @@ def sign_in(stack):
     if not session:
         raise RuntimeError(f"no relying-party session after {[r.status for r in chain]}")
     return browser.jar["login.localhost"]["__Host-baton_login"], session
+
+
+def more_users(stack, count):
+    """`count` more people, each signed in with a login session of their own: rows copied
+    from alice's (same password hash) straight into the login host's SQLite file, then a
+    real sign-in each. Redemptions then spread over them, so the relying party's table
+    of sessions grows as a real one does (at most 20 sessions per person)."""
+    import sqlite3
+    database = sqlite3.connect(os.path.join(stack.dir, "login.sqlite"), timeout=10)
+    with database:
+        alice = database.execute("SELECT password_hash, created_at FROM users WHERE username = 'alice'").fetchone()
+        database.executemany(
+            "INSERT INTO users (id, username, display_name, email, groups, password_hash, created_at) VALUES (?, ?, ?, '', '', ?, ?)",
+            [(f"bench-user-{n}", f"user{n}", f"User {n}", alice[0], alice[1]) for n in range(count)])
+    database.close()
+    cookies = []
+    for n in range(count):
+        browser = Browser(stack.routes)
+        form = browser.get(LOGIN_ORIGIN + "/login")
+        posted = browser.submit_login(LOGIN_ORIGIN, form.text, f"user{n}", "wonderland")
+        if posted.status != 303:
+            raise RuntimeError(f"user{n}'s sign-in answered {posted.status}")
+        cookies.append(browser.jar["login.localhost"]["__Host-baton_login"])
+    return cookies
 
 
 def print_row(name, result, ceiling_name, ceiling_rps, ceiling_p50=None, ceiling_p99=None, rps_key="rps", note=""):
@@ -562,6 +589,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("baton", help="the baton binary (a release build)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per phase (5-60, default 10)")
+    parser.add_argument("--users", type=int, default=1,
+                        help="people the redemptions spread over (1-100000, default 1: alice), so that the relying "
+                             "party's sessions grow as real ones do")
     parser.add_argument("--perf", metavar="DIR",
                         help="profile the hosts with perf record during /sso/auth and redeem; reports in DIR")
     parser.add_argument("--soak", type=int, metavar="SECONDS",
@@ -582,7 +612,10 @@ def main():
         print(f"hosts: login 127.0.0.1:{stack.login_port} (pid {stack.pid('login')}), "
               f"dashboard 127.0.0.1:{stack.rp_port} (pid {stack.pid('dashboard')}); state in {stack.dir}", flush=True)
         login_cookie, session_cookie = sign_in(stack)
-        pipeline = Pipeline(stack, login_cookie)
+        more = more_users(stack, args.users - 1) if args.users > 1 else []
+        if more:
+            print(f"{len(more) + 1} people signed in; handoffs go round-robin over them", flush=True)
+        pipeline = Pipeline(stack, login_cookie, more)
         if args.soak is not None:
             return soak(stack, pipeline, args.soak)
         return bench(stack, pipeline, session_cookie, args.duration, Profiler(stack, args.perf))

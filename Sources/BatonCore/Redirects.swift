@@ -15,10 +15,11 @@ public enum Redirects {
         let bytes = Array(raw.utf8)
         if bytes.count > 1, bytes[1] == UInt8(ascii: "/") { return nil }
         // Decode once and check again, so `/%2F%2Fevil` or `/%5Cevil` cannot become an
-        // authority after some proxy decodes it.
-        let decoded = raw.removingPercentEncoding ?? ""
-        guard decoded.hasPrefix("/"), !decoded.hasPrefix("//"), !decoded.contains("\\"),
-            decoded.unicodeScalars.allSatisfy({ $0.value > 0x1f && $0.value != 0x7f })
+        // authority after some proxy decodes it. Byte for byte: as `Character`s,
+        // `/%2F%CC%81evil` decodes to `/` and `/` + U+0301, which is no `//`.
+        let decoded = Array((raw.removingPercentEncoding ?? "").utf8)
+        guard decoded.first == UInt8(ascii: "/"), decoded.count == 1 || decoded[1] != UInt8(ascii: "/"),
+            !decoded.contains(UInt8(ascii: "\\")), decoded.allSatisfy({ $0 > 0x1f && $0 != 0x7f })
         else { return nil }
         return raw
     }

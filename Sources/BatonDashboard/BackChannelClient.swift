@@ -3,6 +3,7 @@ import BatonCore
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// The relying party's calls to the login host: `GET /api/sessions/{sid}` with HTTP
 /// Basic, and the JWKS. No redirect is ever followed, and every failure is
@@ -19,11 +20,26 @@ public struct BackChannelClient: LoginSessionDirectory {
         self.authorization = "Basic " + Data("\(clientID):\(clientSecret)".utf8).base64EncodedString()
     }
 
-    /// An HTTP client fit for the back channel: no redirects, short timeouts.
-    public static func makeHTTPClient() -> HTTPClient {
+    /// An HTTP client fit for the back channel (and the login host's logout deliveries):
+    /// no redirects, short timeouts, TLS 1.2 or later with the certificate and the host
+    /// name always verified — against `trustRoots` when given (a `ca_file`), else the
+    /// system's trust store. Nothing turns verification off: the JWKS comes from there
+    /// and the client secret goes there.
+    public static func makeHTTPClient(trustRoots: [NIOSSLCertificate]? = nil) -> HTTPClient {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout = .init(connect: .seconds(2), read: .seconds(5))
+        configuration.tlsConfiguration = tlsConfiguration(trustRoots: trustRoots)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The client side of the back channel's TLS. swift-nio-ssl reads the system bundle
+    /// itself and ignores `SSL_CERT_FILE`, so a private CA has to be given here.
+    static func tlsConfiguration(trustRoots: [NIOSSLCertificate]?) -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.certificateVerification = .fullVerification
+        if let trustRoots { tls.trustRoots = .certificates(trustRoots) }
+        return tls
     }
 
     public func lookUp(sid: String) async throws(BatonError) -> SessionInfo {

@@ -1,4 +1,5 @@
 import BatonCore
+import BatonWeb
 import Foundation
 
 /// One relying party: who it is to the login host, where it lives, and how it
@@ -41,6 +42,8 @@ public struct RelyingPartyConfiguration: Sendable {
     /// Only people in one of these groups get a session or pass `/sso/auth`; empty: anyone
     /// the login host signs in.
     public var allowedGroups: [String]
+    /// `Strict-Transport-Security`, sent when ``publicOrigin`` is https (`hsts`).
+    public var strictTransportSecurity = StrictTransportSecurity()
 
     /// A relying-party configuration; `redirectURI` defaults to
     /// `publicOrigin/sso/callback`.

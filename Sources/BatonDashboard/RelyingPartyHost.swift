@@ -72,6 +72,7 @@ public struct RelyingPartyHost: Sendable {
         router.add(
             middleware: SecurityHeadersMiddleware(
                 contentSecurityPolicy: SecurityHeadersMiddleware<BatonRequestContext>.policy(),
+                strictTransportSecurity: configuration.strictTransportSecurity.header(forOrigin: configuration.publicOrigin),
                 pages: pages, site: configuration.title))
         // Before the safe-methods rule: `/sso/auth` answers every method alike.
         router.add(middleware: ForwardAuthMiddleware { request in await forwardAuth(request) })

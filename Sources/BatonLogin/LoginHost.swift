@@ -76,6 +76,7 @@ public struct LoginHost: Sendable {
         router.add(
             middleware: SecurityHeadersMiddleware(
                 contentSecurityPolicy: SecurityHeadersMiddleware<BatonRequestContext>.policy(formTargets: configuration.clientOrigins),
+                strictTransportSecurity: configuration.strictTransportSecurity.header(forOrigin: configuration.publicOrigin),
                 pages: pages, site: "Baton login"))
         router.add(middleware: ReadinessMiddleware(probe: probe, logger: logger))
         router.add(middleware: SafeMethodsMiddleware())

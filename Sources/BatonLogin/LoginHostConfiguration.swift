@@ -1,4 +1,5 @@
 import BatonCore
+import BatonWeb
 import Foundation
 
 /// What a login host needs to know: its public origin (the `iss` of every token and
@@ -24,6 +25,8 @@ public struct LoginHostConfiguration: Sendable {
     public var keyActivationDelay: TimeInterval
     /// The `Cache-Control: max-age` of the JWKS.
     public var jwksMaxAge: Int
+    /// `Strict-Transport-Security`, sent when ``publicOrigin`` is https (`hsts`).
+    public var strictTransportSecurity = StrictTransportSecurity()
 
     /// The default ``jwksMaxAge``.
     public static let defaultJWKSMaxAge = 30

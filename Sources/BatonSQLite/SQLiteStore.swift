@@ -1,6 +1,7 @@
 import BatonCore
 import Foundation
 import GRDB
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,6 +21,8 @@ public final class SQLiteStore: Sendable {
     let pool: DatabasePool
     let committer: GroupCommitter
     public let path: String
+    /// A connection of its own for checkpoints, opened at the first one (see ``checkpoint()``).
+    private let checkpointer = Mutex<DatabaseQueue?>(nil)
 
     /// Opens (creating if needed, mode 0600) the database at `path` and migrates it,
     /// with at most `readers` reading connections beside the one writer.
@@ -51,11 +54,34 @@ public final class SQLiteStore: Sendable {
             let pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB turns WAL on after prepareDatabase and sets synchronous = NORMAL on the
             // writer as it does: put FULL back on the one connection that burns jtis.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                // Checkpoints run beside the writer (``checkpoint()``), not inside a commit
+                // that a caller waits for; this is the safety net should they fall behind.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.commitCheckpointPages)")
+            }
             try Self.migrator.migrate(pool)
             return pool
         }
         committer = GroupCommitter(pool: pool)
+    }
+
+    /// WAL pages after which a commit checkpoints by itself: ~32 MB, reached only when
+    /// ``checkpoint()`` is not being called.
+    static let commitCheckpointPages = 8000
+
+    /// Copies the WAL back into the database on a connection of its own (PASSIVE: it
+    /// never waits for, nor blocks, the writer or the readers), so that no commit a
+    /// request waits on pays for a checkpoint. Called every half second by the host.
+    public func checkpoint() throws {
+        try checkpointer.withLock { queue in
+            if queue == nil {
+                var configuration = Configuration()
+                configuration.busyMode = .immediateError
+                queue = try DatabaseQueue(path: path, configuration: configuration)
+            }
+            try queue?.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+        }
     }
 
     /// Runs `body` holding an exclusive lock on `path-open.lock`, waiting at most 30 s for

@@ -60,7 +60,7 @@ public enum ConfigurationCheck {
             "trusted_proxies: \(host.trustedProxies.isEmpty ? "none" : host.trustedProxies.map { "\($0.address)/\($0.prefixLength)" }.joined(separator: ", "))",
             "request_timeout_seconds: \(file.connections.requestTimeout.components.seconds)",
             "max_connections: \(file.connections.maxConnections)",
-        ]
+        ] + (try transportLines(tls: file.tls, caFile: file.caFile, publicOrigin: host.publicOrigin, hsts: host.strictTransportSecurity))
         for client in host.clients.clients.values.sorted(by: { $0.clientID < $1.clientID }) {
             lines.append("client \(client.clientID): redirect_uris \(client.redirectURIs.joined(separator: " ")); secret (hidden)"
                 + "; backchannel_logout_uri \(client.backChannelLogoutURI ?? "none (revalidation only)")")
@@ -101,8 +101,24 @@ public enum ConfigurationCheck {
             "jwks_max_stale_seconds: \(Int(host.jwksMaxStale))",
             "request_timeout_seconds: \(file.connections.requestTimeout.components.seconds)",
             "max_connections: \(file.connections.maxConnections)",
-        ]
+        ] + (try transportLines(tls: file.tls, caFile: file.caFile, publicOrigin: host.publicOrigin, hsts: host.strictTransportSecurity))
         return (lines + file.warnings.map { "warning: " + $0 }).joined(separator: "\n")
+    }
+
+    /// `tls` (its pair loaded as start-up loads it), `ca_file` and what HSTS sends.
+    private static func transportLines(
+        tls: TLSFiles?, caFile: TrustBundle?, publicOrigin: String, hsts: StrictTransportSecurity
+    ) throws -> [String] {
+        var lines: [String] = []
+        if let tls {
+            let certificate = try ServerCertificate(files: tls)
+            lines.append("tls: \(tls.certificate) (serial \(certificate.serial)), key \(tls.key) (hidden)")
+        } else {
+            lines.append("tls: none (plain http)")
+        }
+        lines.append("ca_file: " + (caFile.map { "\($0.path) (\($0.certificates.count) certificates)" } ?? "the system's trust store"))
+        lines.append("strict_transport_security: \(hsts.header(forOrigin: publicOrigin) ?? "none (public_origin is not https)")")
+        return lines
     }
 
     private static func checkedTemplates(_ configured: String?) async throws -> String {

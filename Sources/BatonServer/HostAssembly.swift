@@ -2,9 +2,11 @@ import AsyncHTTPClient
 import BatonCore
 import BatonDashboard
 import BatonLogin
+import BatonSQLite
 import BatonWeb
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -75,19 +77,26 @@ public enum HostAssembly {
     /// An HTTP/1.1 server for `router` on `listen`, bounded as `connections` says: a
     /// request must arrive whole within its timeout (a trickled head or body is cut
     /// off), an idle keep-alive connection closes after the idle timeout, and
-    /// connections beyond the cap are closed at once.
+    /// connections beyond the cap are closed at once. With `tls`, HTTP/1.1 over TLS
+    /// only, each new connection with the certificate `tls` holds when it arrives.
     public static func application(
         router: Router<BatonRequestContext>, listen: ListenAddress, connections: ConnectionSettings = ConnectionSettings(),
-        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        tls: ServerCertificate? = nil, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let count = ConnectionCount(limit: connections.maxConnections, logger: logger)
         let requestTimeout = TimeAmount(connections.requestTimeout)
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionCapHandler(count: count), RequestDeadlineHandler(timeout: requestTimeout)],
+            idleTimeout: TimeAmount(connections.idleTimeout))
+        let server =
+            tls.map { certificate in
+                HTTPServerBuilder { responder in
+                    TLSServerChannel(base: HTTP1Channel(responder: responder, configuration: http1), certificate: certificate)
+                }
+            } ?? .http1(configuration: http1)
         return Application(
             router: router,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [ConnectionCapHandler(count: count), RequestDeadlineHandler(timeout: requestTimeout)],
-                    idleTimeout: TimeAmount(connections.idleTimeout))),
+            server: server,
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -159,6 +168,31 @@ public struct SessionGateFlushService: Service {
                 try await gate.flush()
             } catch {
                 logger.error("writing session activity failed; kept for the next try", metadata: ["error": .string(String(describing: error))])
+            }
+        }
+    }
+}
+
+/// Checkpoints SQLite files every half second on a connection of their own, so that
+/// the commits requests wait for never carry a checkpoint (see `SQLiteStore.checkpoint()`).
+public struct CheckpointService: Service {
+    let stores: [SQLiteStore]
+    let logger: Logger
+
+    public init(stores: [SQLiteStore], logger: Logger) {
+        self.stores = stores
+        self.logger = logger
+    }
+
+    public func run() async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) }
+            for store in stores {
+                do {
+                    try await Task.detached { try store.checkpoint() }.value
+                } catch {
+                    logger.debug("checkpoint skipped", metadata: ["error": .string(String(describing: error))])
+                }
             }
         }
     }

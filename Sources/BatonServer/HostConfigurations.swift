@@ -1,6 +1,7 @@
 import BatonCore
 import BatonDashboard
 import BatonLogin
+import BatonWeb
 import Foundation
 
 /// Where a host listens.
@@ -64,6 +65,10 @@ public struct LoginHostFile: Sendable {
     public var templates: String?
     public var bcryptCost: Int
     public var connections = ConnectionSettings()
+    /// `tls`: serve HTTPS with this certificate and key (reloaded on SIGHUP).
+    public var tls: TLSFiles?
+    /// `ca_file`: what the logout deliveries trust instead of the system's store.
+    public var caFile: TrustBundle?
     /// What start-up must say about this file (plain http allowed where it matters).
     public var warnings: [String] = []
 
@@ -91,6 +96,9 @@ public struct LoginHostFile: Sendable {
         templates = try reader.optionalPath("templates")
         bcryptCost = try reader.int("bcrypt_cost", default: 11, range: 4...16)
         connections = try ConnectionSettings.read(&reader)
+        tls = try TLSFiles.read(&reader)
+        caFile = try TrustBundle.read(&reader)
+        let hsts = try StrictTransportSecurity.read(&reader)
         let lifetime = try reader.int("token_lifetime_seconds", default: 10, range: 1...60)
         let keys = try Self.readKeySettings(&reader)
         var timeouts = LoginService.Timeouts()
@@ -135,6 +143,7 @@ public struct LoginHostFile: Sendable {
             publicOrigin: origin, clients: ClientRegistry(clients), tokenLifetime: Int64(lifetime), sessionTimeouts: timeouts,
             trustedProxies: trustedProxies, signingAlgorithm: keys.algorithm, keyActivationDelay: keys.activationDelay,
             jwksMaxAge: keys.maxAge)
+        host.strictTransportSecurity = hsts
     }
 }
 
@@ -184,6 +193,10 @@ public struct RelyingPartyFile: Sendable {
     /// A JWKS file to trust instead of fetching the login host's.
     public var trustedKeys: String?
     public var connections = ConnectionSettings()
+    /// `tls`: serve HTTPS with this certificate and key (reloaded on SIGHUP).
+    public var tls: TLSFiles?
+    /// `ca_file`: what the back channel to the login host trusts instead of the system's store.
+    public var caFile: TrustBundle?
     /// What start-up must say about this file (plain http allowed where it matters).
     public var warnings: [String] = []
 
@@ -218,6 +231,9 @@ public struct RelyingPartyFile: Sendable {
         templates = try reader.optionalPath("templates")
         trustedKeys = try reader.optionalPath("trusted_keys")
         connections = try ConnectionSettings.read(&reader)
+        tls = try TLSFiles.read(&reader)
+        caFile = try TrustBundle.read(&reader)
+        let hsts = try StrictTransportSecurity.read(&reader)
         let algorithm = try SigningAlgorithm.read(&reader, "algorithm")
         host = RelyingPartyConfiguration(
             clientID: clientID, clientSecret: secret, title: try reader.optionalString("title") ?? clientID.capitalized,
@@ -230,6 +246,7 @@ public struct RelyingPartyFile: Sendable {
             revalidateGrace: TimeInterval(try reader.int("revalidate_grace_seconds", default: 300, range: 0...86400)),
             allowedGroups: try reader.groups("allowed_groups"))
         host.algorithm = algorithm
+        host.strictTransportSecurity = hsts
         // At least the longest JWKS cache time (300 s): a shorter limit would drop keys
         // the login host still lets relying parties cache.
         host.jwksMaxStale = TimeInterval(

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import BatonCore
 import BatonDashboard
 import BatonLogin
+import BatonSQLite
 import Foundation
 import Hummingbird
 import Logging
@@ -61,15 +62,24 @@ public struct HostRunner: Sendable {
         // A client made here is shut down if building a host fails after it, so that a
         // configuration error is reported as one instead of ending in a client's deinit.
         var clients: [HTTPClient] = []
-        func makeClient() -> HTTPClient {
-            let http = BackChannelClient.makeHTTPClient()
+        func makeClient(trusting bundle: TrustBundle?) -> HTTPClient {
+            let http = BackChannelClient.makeHTTPClient(trustRoots: bundle?.certificates)
             clients.append(http)
             return http
+        }
+        // Relying parties that trust the same certificates (`ca_file`) share a client.
+        var relyingPartyClients: [String?: HTTPClient] = [:]
+        var certificates: [(host: String, certificate: ServerCertificate)] = []
+        func certificate(_ files: TLSFiles?, _ name: String) throws -> ServerCertificate? {
+            guard let files else { return nil }
+            let certificate = try ServerCertificate(files: files)
+            certificates.append((name, certificate))
+            return certificate
         }
         for warning in (login?.warnings ?? []) + relyingParties.flatMap(\.warnings) { logger.warning("\(warning)") }
         do {
             if let login {
-                let http = makeClient()
+                let http = makeClient(trusting: login.caFile)
                 services.append(HTTPClientService(client: http))
                 let (host, store) = try await HostAssembly.loginHost(login, store: try await sharedStore(login.database), http: http)
                 if let dispatcher = host.logoutDispatcher { services.append(dispatcher) }
@@ -77,21 +87,27 @@ public struct HostRunner: Sendable {
                 servers.append(
                     HostAssembly.application(
                         router: host.router(), listen: login.listen, connections: fitted(login.connections, "login"),
-                        logger: Logger(label: "baton.login")))
+                        tls: try certificate(login.tls, "login"), logger: Logger(label: "baton.login")))
                 loginStore = store
             }
             if !relyingParties.isEmpty {
-                let http = makeClient()
-                services.append(HTTPClientService(client: http))
                 var gates: [SessionGate] = []
                 for file in relyingParties {
+                    let http: HTTPClient
+                    if let shared = relyingPartyClients[file.caFile?.path] {
+                        http = shared
+                    } else {
+                        http = makeClient(trusting: file.caFile)
+                        relyingPartyClients[file.caFile?.path] = http
+                        services.append(HTTPClientService(client: http))
+                    }
                     let (host, _) = try await HostAssembly.relyingParty(
                         file, store: try await sharedStore(file.database, idleTimeouts: [file.host.clientID: file.host.sessionIdleTimeout]),
                         http: http)
                     servers.append(
                         HostAssembly.application(
                             router: host.router(), listen: file.listen, connections: fitted(file.connections, file.host.clientID),
-                            logger: Logger(label: "baton.rp.\(file.host.clientID)")))
+                            tls: try certificate(file.tls, file.host.clientID), logger: Logger(label: "baton.rp.\(file.host.clientID)")))
                     gates.append(host.gate)
                 }
                 // Stopped after the servers: the last requests' activity is written too.
@@ -103,6 +119,11 @@ public struct HostRunner: Sendable {
             throw error
         }
         services.append(PruneService(targets: opened.map { ($0.store, $0.idleTimeouts) }, logger: Logger(label: "baton.prune")))
+        let sqlite = opened.compactMap { $0.store as? SQLiteStore }
+        if !sqlite.isEmpty { services.append(CheckpointService(stores: sqlite, logger: Logger(label: "baton.sqlite"))) }
+        if !certificates.isEmpty {
+            services.append(CertificateReloadService(certificates: certificates, logger: Logger(label: "baton.tls")))
+        }
         // First, so stopped last: after the servers and every service that writes.
         self.services = [StoreShutdownService(stores: opened.map(\.store))] + services + servers
         self.loginStore = loginStore
@@ -110,8 +131,8 @@ public struct HostRunner: Sendable {
             .max() ?? .seconds(ConnectionSettings.defaultShutdownTimeoutSeconds)
     }
 
-    /// Serves until a signal arrives.
-    /// Serves until SIGTERM or SIGINT, then stops: no new connections, requests in flight
+    /// Serves until SIGTERM or SIGINT (SIGHUP re-reads the TLS certificates, when a host
+    /// has one), then stops: no new connections, requests in flight
     /// finish (at most `shutdown_timeout_seconds`, after which what is left is cancelled),
     /// then the stores' last writes and the clients. A stop on a signal is a clean one.
     public func run() async throws {

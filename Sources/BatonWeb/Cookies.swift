@@ -25,7 +25,7 @@ public enum BatonCookie: String, Sendable {
     /// True when the request sends this cookie at all (even empty, even twice).
     public func isPresent(in request: Request) -> Bool {
         request.headers[values: .cookie].contains { header in
-            header.split(separator: ";").contains { $0.drop { $0 == " " }.hasPrefix(rawValue + "=") }
+            Self.pairs(in: header).contains { $0.starts(with: namePrefix) }
         }
     }
 
@@ -38,16 +38,27 @@ public enum BatonCookie: String, Sendable {
     /// cookie exists at most once per host, so a second copy is a forgery and which one
     /// to believe is not a question worth answering.
     public func value(in request: Request) -> String? {
-        var found: Substring?
+        var found: ArraySlice<UInt8>?
         for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let pair = pair.drop { $0 == " " || $0 == "\t" }
-                guard pair.hasPrefix(rawValue), pair.dropFirst(rawValue.count).first == "=" else { continue }
+            for pair in Self.pairs(in: header) where pair.starts(with: namePrefix) {
                 guard found == nil else { return nil }
-                found = pair.dropFirst(rawValue.count + 1)
+                found = pair.dropFirst(namePrefix.count)
             }
         }
-        guard let found, !found.isEmpty, found.utf8.count <= maximumLength else { return nil }
-        return String(found)
+        guard let found, !found.isEmpty, found.count <= maximumLength else { return nil }
+        // Cut at ASCII bytes only, so still the UTF-8 the header was.
+        return String(decoding: found, as: UTF8.self)
+    }
+
+    /// `name=`, as bytes.
+    private var namePrefix: [UInt8] { Array(rawValue.utf8) + [UInt8(ascii: "=")] }
+
+    /// The pairs of one Cookie header, byte for byte (RFC 6265 §5.4): split at `;`,
+    /// leading spaces and tabs dropped. Never with `String`'s `Character` comparison,
+    /// under which U+037E GREEK QUESTION MARK equals `;` (so `x=1\u{37E}__Host-…=v`, a
+    /// cookie any sibling domain can set, would be read as a `__Host-` cookie) and a
+    /// combining mark after `=` makes another character of it.
+    static func pairs(in header: String) -> [ArraySlice<UInt8>] {
+        Array(header.utf8).split(separator: UInt8(ascii: ";")).map { $0.drop { $0 == 0x20 || $0 == 0x09 } }
     }
 }

@@ -4,15 +4,20 @@ import Hummingbird
 /// Adds the headers PROTOCOL.md asks of every response of both hosts, error pages
 /// and 404s included: `Cache-Control: no-store` (unless the handler chose a
 /// `Cache-Control` itself, as the public JWKS does), `Referrer-Policy: no-referrer`,
-/// `X-Content-Type-Options: nosniff` and a CSP with `frame-ancestors 'none'`.
+/// `X-Content-Type-Options: nosniff` and a CSP with `frame-ancestors 'none'`; and
+/// `Strict-Transport-Security` when the host's configuration gives one (an https
+/// public origin: see ``StrictTransportSecurity``).
 public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     let contentSecurityPolicy: String
+    let strictTransportSecurity: String?
     let pages: Pages
     let site: String
 
-    /// Headers with the given CSP; `pages` renders 404 pages for `site`.
-    public init(contentSecurityPolicy: String, pages: Pages, site: String) {
+    /// Headers with the given CSP and `Strict-Transport-Security` value (none when nil);
+    /// `pages` renders 404 pages for `site`.
+    public init(contentSecurityPolicy: String, strictTransportSecurity: String? = nil, pages: Pages, site: String) {
         self.contentSecurityPolicy = contentSecurityPolicy
+        self.strictTransportSecurity = strictTransportSecurity
         self.pages = pages
         self.site = site
     }
@@ -44,6 +49,7 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.contentSecurityPolicy] = contentSecurityPolicy
         response.headers[.xFrameOptions] = "DENY"
+        if let strictTransportSecurity { response.headers[.strictTransportSecurity] = strictTransportSecurity }
         return response
     }
 }
@@ -52,4 +58,5 @@ extension HTTPField.Name {
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
     static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
     static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
+    static let strictTransportSecurity = HTTPField.Name("Strict-Transport-Security")!
 }

@@ -28,6 +28,18 @@ struct RedirectsTests {
         #expect(Redirects.localPathOrRoot(raw) == "/")
     }
 
+    // Found by the web fuzz harness's invariant (a local path stays local once decoded,
+    // byte for byte): a combining mark or a zero-width joiner after the decoded `/` or
+    // `\` made one `Character` of the two, which `hasPrefix("//")` and `contains("\\")`
+    // did not see.
+    @Test(
+        "an encoded slash or backslash followed by a combining mark or joiner is refused",
+        arguments: ["/%2F%CC%81evil.example", "/%5C%CC%81evil.example", "/%2F%E2%80%8Devil.example", "/a%5C%CC%81b"])
+    func refusesEncodedSlashWithCombiningMark(raw: String) {
+        #expect(Redirects.localPath(raw) == nil)
+        #expect(Redirects.localPathOrRoot(raw) == "/")
+    }
+
     @Test("nil is refused")
     func refusesNil() {
         #expect(Redirects.localPath(nil) == nil)

@@ -198,6 +198,9 @@ final class RawClient: Sendable {
     /// Whether the server has not closed the connection (as far as this client knows).
     var isOpen: Bool { channel.isActive }
 
+    /// Everything received so far, as text.
+    var receivedText: String { received.text }
+
     func send(_ text: String) async throws {
         try await channel.writeAndFlush(ByteBuffer(string: text)).get()
     }
@@ -235,6 +238,8 @@ final class Received: Sendable {
     private let bytes = Mutex<[UInt8]>([])
 
     var count: Int { bytes.withLock { $0.count } }
+
+    var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
 
     func append(_ buffer: ByteBuffer) {
         bytes.withLock { $0 += buffer.readableBytesView }

@@ -227,6 +227,38 @@ struct SessionGateTests {
         }
     }
 
+    @Test("a session read is cached a second at most: ended by this gate it is gone at once, by another process within the second")
+    func cacheIsBoundedAndForgotten() async throws {
+        try await withTemporaryStore { store in
+            let clock = ManualClock(at(0))
+            let here = Self.gate(store, FakeDirectory(), clock)
+            let replica = Self.gate(store, FakeDirectory(), clock)
+            try await Self.insert(store, cookie: "mine")
+            try await Self.insert(store, cookie: "theirs")
+            for cookie in ["mine", "theirs"] {
+                guard case .admitted = await here.check(cookie: cookie) else { Issue.record("not admitted"); return }
+                guard case .admitted = await replica.check(cookie: cookie) else { Issue.record("not admitted"); return }
+            }
+            // This process signs one out: forgotten at once, no waiting for the cache.
+            try await store.deleteRPSession(idHash: Secrets.hash("mine"))
+            here.forget(idHash: Secrets.hash("mine"))
+            #expect(await here.check(cookie: "mine") == .signedOut(nil))
+            // Another replica's logout: this one sees it within the cache's second.
+            let started = ContinuousClock.now
+            var seen = false
+            while !seen, ContinuousClock.now - started < .seconds(3) {
+                seen = await replica.check(cookie: "mine") == .signedOut(nil)
+                if !seen { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(seen)
+            #expect(ContinuousClock.now - started < .milliseconds(2500), "a replica's cached copy outlived its second by far")
+            // A back-channel logout forgets every cached session of that login session.
+            try await store.deleteRPSessions(loginSID: "sid-1", clientID: "dashboard")
+            here.forget(loginSID: "sid-1")
+            #expect(await here.check(cookie: "theirs") == .signedOut(nil))
+        }
+    }
+
     @Test("a store that fails lets nothing pass")
     func storeFailure() async throws {
         try await withTemporaryDirectory { directory in

@@ -139,4 +139,32 @@ struct UsedTokenStoreTests {
             #expect(try await store.users().count == 20)
         }
     }
+
+    @Test("checkpoints on their own connection copy the WAL back while burns go on, failing none of them")
+    func checkpointBesideTheWriter() async throws {
+        try await withTemporaryStore { store in
+            let burns = Task {
+                await withTaskGroup(of: BurnOutcome?.self) { group in
+                    for index in 0..<400 {
+                        group.addTask { try? await store.burn(issuer: Self.issuer, jti: "ckpt-\(index)-aaaaaaaaaaaaaaaa", until: at(12)) }
+                    }
+                    return await group.reduce(into: [BurnOutcome?]()) { $0.append($1) }
+                }
+            }
+            for _ in 0..<10 {
+                try? store.checkpoint()  // may find the writer busy: PASSIVE never waits
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let outcomes = await burns.value
+            #expect(outcomes.allSatisfy { $0 == .burned })
+            try store.checkpoint()
+            // Everything written is now in the database file: nothing left in the WAL to copy.
+            let (log, copied) = try await store.pool.writeWithoutTransaction { db -> (Int, Int) in
+                let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")!
+                return (row[1], row[2])
+            }
+            #expect(log == copied)
+            #expect(try store.integrityCheck() == "ok")
+        }
+    }
 }
