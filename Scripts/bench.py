@@ -50,6 +50,8 @@ LUA = os.path.join(HERE, "bench.lua")
 LOGIN_ORIGIN = "http://login.localhost:8080"
 RP_ORIGIN = "http://dashboard.localhost:8081"
 RETURN_TO = "/bench"
+# The relying party's `metrics_token`: its /metrics answers only with it.
+METRICS_TOKEN = "bench-metrics-token-0123456789abcdef"
 RETURN_COOKIE = base64.urlsafe_b64encode(RETURN_TO.encode()).rstrip(b"=").decode()
 THREADS, CONNECTIONS = 2, 16
 TOKEN_LIFETIME = 60
@@ -92,7 +94,7 @@ class Stack(ServeProcesses):
             "listen": {"port": self.rp_port}, "client_id": "dashboard", "client_secret": secret,
             "public_origin": RP_ORIGIN, "issuer": LOGIN_ORIGIN,
             "login_backchannel_url": f"http://127.0.0.1:{self.login_port}", "database": "dashboard.sqlite",
-            "templates": TEMPLATES})
+            "templates": TEMPLATES, "metrics_token": METRICS_TOKEN})
         try:
             self.add_user("login", "alice", "wonderland", "Alice Liddell")
             self.start("login", "login", self.login_port)
@@ -184,7 +186,7 @@ def row_counts(path, tables):
 def redemptions(stack):
     """The relying party's own count of redemptions by result (its /metrics)."""
     conn = http.client.HTTPConnection("127.0.0.1", stack.rp_port, timeout=10)
-    conn.request("GET", "/metrics", headers={"Host": RP_ORIGIN.split("//")[1]})
+    conn.request("GET", "/metrics", headers={"Host": RP_ORIGIN.split("//")[1], "Authorization": "Bearer " + METRICS_TOKEN})
     text = conn.getresponse().read().decode()
     counts = {}
     for result, value in re.findall(r'^baton_redemptions(?:_total)?\{[^}]*result="([^"]+)"[^}]*\}\s+([0-9.e+]+)', text, re.M):

@@ -135,6 +135,22 @@ extension AttackSuite {
             lookup("bearer-sid") { sid, _ in [("Authorization", "Bearer " + sid)] },
             lookup("bearer-token-of-the-handoff") { _, _ in [("Authorization", "Bearer x.y.z")] },
             lookup("malformed-basic", malformed: true) { _, _ in [("Authorization", "Basic !!!not-base64!!!")] },
+            AttackCase("backchannel", "metrics-need-the-metrics-token") { context in
+                // PROTOCOL.md: /metrics answers only `Authorization: Bearer` with the host's
+                // metrics_token, and 404 on a host with none. The suite knows no token, so
+                // every try must be 401 or 404 and show no metric.
+                var answers: [String] = []
+                var leaked = false
+                let origins = [context.login, context.dashboard] + (context.target.reportsOrigin.map { [$0] } ?? [])
+                for origin in origins {
+                    for headers in [[], [("Authorization", "Bearer " + Secrets.random(bytes: 32))], [basic("metrics", "metrics")]] {
+                        let response = try await context.browser().get(origin + "/metrics", headers: headers)
+                        if ![401, 404].contains(response.status) || response.body.contains("# TYPE") { leaked = true }
+                        answers.append("\(response.status)")
+                    }
+                }
+                return .check(!leaked, "\(answers.count) tries on \(origins.count) hosts answered \(Set(answers).sorted().joined(separator: ", "))")
+            },
             AttackCase("backchannel", "sid-is-not-a-login-cookie") { context in
                 let (_, _, token) = try await context.freshToken()
                 guard let sid = TokenForge(token: token)?.claim("sid") else { return .fail("no sid in the token") }

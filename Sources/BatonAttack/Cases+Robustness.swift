@@ -58,6 +58,43 @@ extension AttackSuite {
             }
             return .check(problems.isEmpty, problems.isEmpty ? "12 requests: no token minted, no session, no 500" : problems.joined(separator: "; "))
         },
+        AttackCase("robustness", "repeated-sign-in-failures-get-429") { context in
+            // PROTOCOL.md `POST /login`: "repeated failures get 429". Against a username
+            // nobody has, so no person is locked out; then the real user still signs in.
+            let username = "attack-throttle-" + Secrets.random(bytes: 6)
+            var statuses: [Int] = []
+            for _ in 0..<20 {
+                let browser = context.browser()
+                let page = try await browser.get(context.login + "/login")
+                guard let form = HTMLForm.signIn(in: page.body, pageURL: page.url) else {
+                    return .fail("precondition: no sign-in form at /login (\(page.status))")
+                }
+                let posted = try await browser.submit(form, on: page, filling: [("username", username), ("password", "wrong-password")])
+                statuses.append(posted.status)
+                if posted.status == 429 || posted.status == 303 { break }
+            }
+            let real = try await context.browser().signIn(
+                rpOrigin: context.dashboard, username: context.target.username, password: context.target.password)
+            return .check(
+                statuses.last == 429 && real.final.status == 200,
+                "\(statuses.count) wrong passwords answered \(statuses.map(String.init).joined(separator: " ")); then \(context.target.username) signed in: \(real.final.status)")
+        },
+        AttackCase("robustness", "sso-auth-group-rule-fails-closed") { context in
+            // PROTOCOL.md "Forward auth": a live session whose person is in none of the
+            // `group` parameters is 403 not_permitted, and "a group parameter that is not a
+            // valid group name is refused the same way".
+            let (browser, callback, _) = try await context.freshToken()
+            let redeemed = try await browser.get(callback)
+            guard context.redeemed(redeemed) else { return .fail("precondition: the redemption answered \(redeemed.status)") }
+            let plain = try await browser.get(context.dashboard + "/sso/auth")
+            guard plain.status == 200 else { return .fail("precondition: /sso/auth with the session answered \(plain.status)") }
+            let outsider = try await browser.get(context.dashboard + "/sso/auth?group=attack-" + Secrets.random(bytes: 6))
+            let invalid = try await browser.get(context.dashboard + "/sso/auth?group=a%2Fb")
+            let refused = [outsider, invalid].allSatisfy { $0.status == 403 && $0.batonError == BatonError.notPermitted.code }
+            return .check(
+                refused && outsider.header("Baton-User") == nil,
+                "a group the person is not in answered \(outsider.status) \(outsider.batonError ?? "-"), an invalid group name \(invalid.status) \(invalid.batonError ?? "-")")
+        },
     ]
 
     /// HEAD and OPTIONS on every kind of page, signed in: the login host's pages, a

@@ -94,3 +94,9 @@ public struct BackChannelClient: LoginSessionDirectory {
         return (Int(response.status.code), body)
     }
 }
+
+/// Never the `Authorization` header it sends (the client secret, base64-encoded).
+extension BackChannelClient: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String { "BackChannelClient(\(baseURL))" }
+    public var debugDescription: String { description }
+}

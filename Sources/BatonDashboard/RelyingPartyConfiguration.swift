@@ -42,6 +42,8 @@ public struct RelyingPartyConfiguration: Sendable {
     /// Only people in one of these groups get a session or pass `/sso/auth`; empty: anyone
     /// the login host signs in.
     public var allowedGroups: [String]
+    /// The bearer token `/metrics` asks for (`metrics_token`); nil: `/metrics` answers 404.
+    public var metricsToken: String?
     /// `Strict-Transport-Security`, sent when ``publicOrigin`` is https (`hsts`).
     public var strictTransportSecurity = StrictTransportSecurity()
 
@@ -51,7 +53,7 @@ public struct RelyingPartyConfiguration: Sendable {
         clientID: String, clientSecret: String, title: String, publicOrigin: String, redirectURI: String? = nil,
         issuer: String, loginBackChannelURL: String? = nil, maximumTokenLifetime: Int64 = 60, leeway: Int64 = 2,
         sessionLifetime: TimeInterval = 8 * 3600, sessionIdleTimeout: TimeInterval = 3600, revalidateInterval: TimeInterval = 30,
-        revalidateGrace: TimeInterval = 300, allowedGroups: [String] = []
+        revalidateGrace: TimeInterval = 300, allowedGroups: [String] = [], metricsToken: String? = nil
     ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
@@ -67,5 +69,14 @@ public struct RelyingPartyConfiguration: Sendable {
         self.revalidateInterval = revalidateInterval
         self.revalidateGrace = revalidateGrace
         self.allowedGroups = allowedGroups
+        self.metricsToken = metricsToken
     }
+}
+
+/// What a log line or a dump of a host may show: never `client_secret` or `metrics_token`.
+extension RelyingPartyConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "RelyingPartyConfiguration(clientID: \(clientID), publicOrigin: \(publicOrigin), issuer: \(issuer); secrets hidden)"
+    }
+    public var debugDescription: String { description }
 }

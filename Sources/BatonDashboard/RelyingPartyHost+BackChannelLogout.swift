@@ -17,27 +17,31 @@ extension RelyingPartyHost {
             guard tokens.count == 1 else { throw tokens.isEmpty ? BatonError.tokenMissing : BatonError.tokenMalformed }
             claims = try await logoutVerifier.verify(tokens[0])
         } catch let error as BatonError {
+            logger.event(.logoutTokenInvalid, "logout token refused", metadata: ["code": .string(error.code)])
             return logoutRefusal(error)
         }
         do {
             let until = logoutVerifier.burnedUntil(claims)
             guard try await store.burn(issuer: claims.iss, jti: claims.jti, until: until) == .burned else {
-                logger.warning("security event: logout token replayed", metadata: ["jti": .string(Secrets.fingerprint(claims.jti))])
+                metrics.logoutReplays.increment()
+                logger.event(.logoutTokenReplayed, "logout token replayed", metadata: ["jti": .string(Secrets.fingerprint(claims.jti))])
                 return logoutRefusal(.tokenReplayed)
             }
             let ended = try await store.deleteRPSessions(loginSID: claims.sid, clientID: configuration.clientID)
             gate.forget(loginSID: claims.sid)
-            metrics.count("baton_backchannel_logouts", [("result", "ok")])
-            logger.info("back-channel logout", metadata: ["sid": .string(Secrets.fingerprint(claims.sid)), "ended": "\(ended)"])
+            metrics.logoutsOK.increment()
+            logger.event(
+                .backChannelLogout, level: .info, "back-channel logout",
+                metadata: ["sid": .string(Secrets.fingerprint(claims.sid)), "ended": "\(ended)"])
             return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         } catch {
-            logger.error("store failure", metadata: ["error": .string(String(describing: error))])
+            logger.event(.storeUnavailable, "store failure", metadata: ["error": .string(String(describing: error))])
             return logoutRefusal(.storeUnavailable)
         }
     }
 
     private func logoutRefusal(_ error: BatonError) -> Response {
-        metrics.count("baton_backchannel_logouts", [("result", error.code)])
+        metrics.logoutsRefused[error]?.increment()
         // A machine-to-machine answer: 400 for any token that does not verify
         // (PROTOCOL.md), 503 for a store failure; the code says which.
         let status: HTTPResponse.Status = error == .storeUnavailable ? .serviceUnavailable : .badRequest

@@ -12,24 +12,26 @@ extension RelyingPartyHost {
     /// rule; 503 when the store fails. It never sets a cookie, mints or burns anything,
     /// and reads no body.
     func forwardAuth(_ request: Request) async -> Response {
+        let stopwatch = Stopwatch()
+        defer { stopwatch.record(in: metrics.forwardAuthDuration) }
         let query = FormFields(query: request)
         let decision = await gate.check(cookie: BatonCookie.session.value(in: request), requiredGroups: query.all("group"))
         note(decision)
-        let result: String
+        let result: RelyingPartyMetrics.ForwardAuthResult
         let response: Response
         switch decision {
         case .admitted(let session):
-            result = "ok"
+            result = .ok
             response = Self.identityResponse(session.identity)
         case .signedOut:
             let signIn = signInURL(originalURI: ForwardedRequest.originalURI(request.headers))
             if query.single("redirect") == "1", ForwardedRequest.isNavigation(request.headers) {
-                result = "redirected"
+                result = .redirected
                 var redirect = Response.redirect(signIn)
                 redirect.headers[.batonSignIn] = signIn
                 response = redirect
             } else {
-                result = "signed_out"
+                result = .signedOut
                 var page = pages.html(
                     "sign-in-required", ["title": "Sign in to \(configuration.title)", "site": configuration.title, "sign_in_url": signIn],
                     status: .unauthorized)
@@ -37,14 +39,14 @@ extension RelyingPartyHost {
                 response = page
             }
         case .notPermitted:
-            result = BatonError.notPermitted.code
-            logger.notice("forward auth refused: not permitted")
+            result = .notPermitted
+            logger.event(.notPermitted, "forward auth refused: not permitted")
             response = refusal(.notPermitted)
         case .storeUnavailable:
-            result = BatonError.storeUnavailable.code
+            result = .storeUnavailable
             response = storeFailure(StoreError("the session store failed during forward auth"))
         }
-        metrics.count("baton_forward_auth_checks", [("result", result)])
+        metrics.forwardAuth[result].increment()
         return response
     }
 

@@ -20,6 +20,7 @@ extension RelyingPartyHost {
             }
             return response
         case .notPermitted:
+            logger.event(.notPermitted, "page refused: not permitted")
             return refusal(.notPermitted)
         case .storeUnavailable:
             return storeFailure(StoreError("the session store failed"))
@@ -42,6 +43,7 @@ extension RelyingPartyHost {
     func signOut(_ request: Request) async throws -> Response {
         let fields = try await FormFields.body(of: request)
         guard CSRF.isValid(request, form: fields) else {
+            logger.event(.csrfInvalid, "logout refused: the form's CSRF token is missing or wrong")
             return pages.formExpired(site: configuration.title)
         }
         if let cookie = BatonCookie.session.value(in: request) {
@@ -79,7 +81,7 @@ extension RelyingPartyHost {
     /// Counts and logs a session the gate has just ended.
     func note(_ decision: SessionGate.Decision) {
         guard case .signedOut(let ending?) = decision else { return }
-        metrics.count("baton_rp_sessions_ended", [("reason", ending.rawValue)])
-        logger.info("session ended", metadata: ["reason": .string(ending.rawValue)])
+        metrics.sessionsEnded[ending]?.increment()
+        logger.event(.rpSessionEnded, level: .info, "session ended", metadata: ["reason": .string(ending.rawValue)])
     }
 }

@@ -28,14 +28,16 @@ extension RelyingPartyHost {
 
     /// `GET /sso/callback?token=JWT`: the six steps of redemption (see ``Redeemer``).
     func callback(_ request: Request) async -> Response {
+        let stopwatch = Stopwatch()
         let result = await redeemer.redeem(
             CallbackRequest(
                 tokens: FormFields(query: request).all("token"), stateCookie: BatonCookie.state.value(in: request),
                 returnCookie: BatonCookie.returnTo.value(in: request), sessionCookie: BatonCookie.session.value(in: request)))
+        stopwatch.record(in: metrics.redemptionDuration)
         var response: Response
         switch result.outcome {
         case .success(.created(let cookie, let session)):
-            metrics.count("baton_redemptions", [("result", "ok")])
+            metrics.redeemedOK.increment()
             // Per request: at debug, like the request log (a busy host's log holds its events).
             logger.debug(
                 "handoff redeemed",
@@ -43,20 +45,16 @@ extension RelyingPartyHost {
             response = .redirect(session.returnTo)
             response.setCookie(BatonCookie.session.set(cookie))
         case .success(.reloaded(let returnTo)):
-            metrics.count("baton_redemptions", [("result", "reload")])
+            metrics.reloaded.increment()
             response = .redirect(returnTo)
         case .failure(let error):
-            metrics.count("baton_redemptions", [("result", error.code)])
-            if error == .tokenReplayed {
-                // A security event: someone presented a token that was already used.
-                logger.warning(
-                    "security event: token replayed",
-                    metadata: ["jti": .string(result.jtiFingerprint ?? "-"), "client_id": .string(configuration.clientID)])
-            } else if error == .storeUnavailable {
-                logger.error("redemption refused: store unavailable")
-            } else {
-                logger.notice("redemption refused", metadata: ["code": .string(error.code)])
-            }
+            metrics.refused[error]?.increment()
+            if error == .tokenReplayed { metrics.handoffReplays.increment() }
+            // Each refusal is an event named after its code; a replay, a forged signature or
+            // a state that does not match is a security event (see LogEventName.level).
+            logger.event(
+                LogEventName(refusal: error), level: LogEventName.level(for: error), "redemption refused",
+                metadata: ["code": .string(error.code), "jti": .string(result.jtiFingerprint ?? "-")])
             response = refusal(error)
         }
         if result.stateConsumed {
@@ -67,8 +65,7 @@ extension RelyingPartyHost {
     }
 
     func storeFailure(_ error: any Error) -> Response {
-        logger.error("store failure", metadata: ["error": .string(String(describing: error))])
-        metrics.count("baton_store_failures")
+        logger.event(.storeUnavailable, "store failure", metadata: ["error": .string(String(describing: error))])
         return refusal(.storeUnavailable)
     }
 }

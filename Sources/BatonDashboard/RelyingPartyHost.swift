@@ -22,18 +22,28 @@ public struct RelyingPartyHost: Sendable {
     let handoffPrefix: String
     let logoutVerifier: LogoutTokenVerifier
     let pages: Pages
-    let metrics = HostMetrics()
+    let metrics: RelyingPartyMetrics
+    let metricsEndpoint: MetricsEndpoint
     let clock: any BatonClock
     let logger: Logger
 
-    /// A relying party trusting `keys` and asking `directory` about sessions. Only
-    /// tests pass `redeemer`, to stand a weakened one in for Baton's ``Redeemer``.
+    /// A relying party trusting `keys` and asking `directory` about sessions, recording
+    /// into `metrics` (a new registry when nil; pass one to count what is built beside
+    /// the host, such as its JWKS fetches). Only tests pass `redeemer`, to stand a
+    /// weakened one in for Baton's ``Redeemer``.
     public init(
         configuration: RelyingPartyConfiguration, store: any RelyingPartyStore & StoreProbe, keys: TrustedKeySet,
         directory: any LoginSessionDirectory, pages: Pages, clock: any BatonClock = SystemClock(),
-        logger: Logger? = nil, redeemer: (any HandoffRedeeming)? = nil
+        logger: Logger? = nil, redeemer: (any HandoffRedeeming)? = nil, metrics: HostMetrics? = nil
     ) {
         self.configuration = configuration
+        let hostMetrics = metrics ?? HostMetrics()
+        let metrics = RelyingPartyMetrics(hostMetrics)
+        self.metrics = metrics
+        self.metricsEndpoint = MetricsEndpoint(metrics: hostMetrics, token: configuration.metricsToken)
+        // Every store operation and back-channel lookup, the redeemer's and the gate's, counted.
+        let store = metrics.store.instrument(store)
+        let directory = CountedDirectory(base: directory, counters: metrics.lookups)
         self.store = store
         let verifier = HandoffVerifier(
             issuer: configuration.issuer, audience: configuration.clientID, keys: keys, clock: clock,
@@ -88,7 +98,7 @@ public struct RelyingPartyHost: Sendable {
         router.get("/signed-out") { request, _ in signedOut(request) }
         router.post("/sso/backchannel-logout") { request, _ in try await backChannelLogout(request) }
         router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
-        router.get("/metrics") { _, _ in metrics.response() }
+        router.get("/metrics") { request, _ in try await metricsEndpoint.response(request) }
         router.get("/baton.css") { _, _ in pages.stylesheetResponse() }
         router.get("/sso/baton.css") { _, _ in pages.stylesheetResponse() }
         return router

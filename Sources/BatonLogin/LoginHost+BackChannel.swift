@@ -9,7 +9,8 @@ extension LoginHost {
     /// this client, 401 for anything but a registered client's credentials.
     func sessionInfo(_ request: Request, sid: String) async throws -> Response {
         guard let client = authenticatedClient(request) else {
-            metrics.count("baton_backchannel_refused")
+            metrics.lookups.refused.increment()
+            logger.event(.backChannelUnauthorized, "back-channel lookup refused: not a registered client's credentials")
             return Response(
                 status: .unauthorized,
                 headers: [.wwwAuthenticate: #"Basic realm="baton", charset="UTF-8""#, .contentType: "application/json"],
@@ -17,13 +18,16 @@ extension LoginHost {
         }
         do {
             guard let info = try await service.sessionInfo(sid: sid, for: client.clientID) else {
+                metrics.lookups.notFound.increment()
                 return json(#"{"error":"session_ended"}"#, status: .notFound)
             }
+            metrics.lookups.answered.increment()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return json(String(decoding: try encoder.encode(info), as: UTF8.self), status: .ok)
         } catch {
-            logger.error("store failure", metadata: ["error": .string(String(describing: error))])
+            metrics.lookups.unavailable.increment()
+            logger.event(.storeUnavailable, "store failure", metadata: ["error": .string(String(describing: error))])
             return json(#"{"error":"store_unavailable"}"#, status: .serviceUnavailable)
         }
     }

@@ -40,7 +40,9 @@ extension LoginHost {
         }
         let minted: HandoffMinter.Minted
         do {
+            let stopwatch = Stopwatch()
             minted = try await minter.mint(audience: client.clientID, sid: session.sid, state: state)
+            stopwatch.record(in: metrics.mintDuration)
         } catch {
             logger.error("minting failed", metadata: ["error": .string(String(describing: error))])
             return pages.problem(
@@ -51,12 +53,15 @@ extension LoginHost {
         logger.debug(
             "handoff minted",
             metadata: ["client_id": .string(client.clientID), "jti": .string(Secrets.fingerprint(minted.jti))])
-        metrics.count("baton_handoffs_minted", [("client_id", client.clientID)])
+        metrics.mints[client.clientID]?.increment()
         return .redirect(Redirects.appending("token", minted.token, to: redirectURI), status: .found)
     }
 
     private func refuse(_ error: ClientRegistry.HandoffRequestError) -> Response {
-        metrics.count("baton_handoff_refused", [("reason", "\(error)")])
+        metrics.host.count(LoginMetrics.handoffRefused, [("reason", error.reason)])
+        // A redirect_uri or client_id that is not registered is how token theft through
+        // the login host is tried: nothing from the request is logged but the reason.
+        logger.event(.handoffRefused, "handoff refused", metadata: ["reason": .string(error.reason)])
         return pages.problem(
             .badRequest, title: "This sign-in request is not valid", explanation: error.explanation, site: "Baton login",
             retryURL: nil)
@@ -64,5 +69,17 @@ extension LoginHost {
 
     private func encode(_ value: String) -> String {
         value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? ""
+    }
+}
+
+extension ClientRegistry.HandoffRequestError {
+    /// The `reason` label and log value.
+    var reason: String {
+        switch self {
+        case .unknownClient: "unknown_client"
+        case .unregisteredRedirectURI: "unregistered_redirect_uri"
+        case .invalidState: "invalid_state"
+        case .duplicateParameter: "duplicate_parameter"
+        }
     }
 }

@@ -2,6 +2,7 @@ import BatonCore
 import BatonWeb
 import Foundation
 import Hummingbird
+import Logging
 
 extension LoginHost {
     /// `GET /login?continue=PATH`: the sign-in form, or straight on when signed in.
@@ -24,6 +25,7 @@ extension LoginHost {
         let fields = try await FormFields.body(of: request)
         let continuePath = Redirects.localPathOrRoot(fields.single("continue"))
         guard CSRF.isValid(request, form: fields) else {
+            logger.event(.csrfInvalid, "sign-in refused: the form's CSRF token is missing or wrong")
             return form(request, continuePath: continuePath, message: "This form expired. Please sign in again.", status: .forbidden)
         }
         guard let username = fields.single("username"), let password = fields.single("password"),
@@ -34,21 +36,29 @@ extension LoginHost {
         let address = ClientAddress.resolve(
             peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers[values: .xForwardedFor],
             trusted: configuration.trustedProxies)
+        // Who tried from where, as fingerprints: enough to tell one attacker's attempts
+        // from another's in the log, never the username or the address itself.
+        let attempt: Logger.Metadata = [
+            "username": .string(Secrets.fingerprint(username)), "address": .string(Secrets.fingerprint(address)),
+        ]
         do {
             let user: User
             switch try await service.attemptSignIn(username: username, password: password, clientAddress: address) {
             case .accepted(let accepted):
                 user = accepted
             case .refused:
-                metrics.count("baton_login_failures", [("reason", "credentials")])
+                metrics.signIns.refused.increment()
+                logger.event(.signInRefused, "sign-in refused: wrong username or password", metadata: attempt)
                 return form(request, continuePath: continuePath, message: "Wrong username or password.", status: .unauthorized)
             case .throttled:
-                metrics.count("baton_login_failures", [("reason", "throttled")])
+                metrics.signIns.throttled.increment()
+                logger.event(.signInThrottled, "sign-in throttled: too many recent failures", metadata: attempt)
                 return form(
                     request, continuePath: continuePath, message: "Too many failed attempts. Wait a few minutes and try again.",
                     status: .tooManyRequests)
             case .busy:
-                metrics.count("baton_login_failures", [("reason", "busy")])
+                metrics.signIns.busy.increment()
+                logger.event(.signInBusy, "sign-in refused: every password check slot is taken", metadata: attempt)
                 var response = form(
                     request, continuePath: continuePath, message: "Sign-in is busy. Try again in a moment.", status: .serviceUnavailable)
                 response.headers[.retryAfter] = "2"
@@ -60,10 +70,10 @@ extension LoginHost {
             }
             let (cookie, session) = try await service.startSession(
                 for: user, userAgent: request.headers[.userAgent] ?? "unknown")
-            logger.info("signed in", metadata: ["sid": .string(Secrets.fingerprint(session.sid))])
+            logger.event(.signedIn, level: .info, "signed in", metadata: ["sid": .string(Secrets.fingerprint(session.sid))])
             // A sign-in past the per-person cap ended the oldest session: its logouts go out now.
             logoutDispatcher?.poke()
-            metrics.count("baton_logins")
+            metrics.signIns.accepted.increment()
             var response = Response.redirect(continuePath)
             response.setCookie(BatonCookie.login.set(cookie))
             return response
@@ -76,6 +86,7 @@ extension LoginHost {
     func signOut(_ request: Request) async throws -> Response {
         let fields = try await FormFields.body(of: request)
         guard CSRF.isValid(request, form: fields) else {
+            logger.event(.csrfInvalid, "form refused: its CSRF token is missing or wrong")
             return pages.formExpired(site: "Baton login")
         }
         do {
@@ -130,6 +141,7 @@ extension LoginHost {
     func endSessions(_ request: Request, all: Bool) async throws -> Response {
         let fields = try await FormFields.body(of: request)
         guard CSRF.isValid(request, form: fields) else {
+            logger.event(.csrfInvalid, "form refused: its CSRF token is missing or wrong")
             return pages.formExpired(site: "Baton login")
         }
         do {
@@ -153,8 +165,8 @@ extension LoginHost {
     /// Ends a login session and sends the news to every relying party that used it.
     func endSession(_ sid: String, reason: String) async throws {
         let clients = try await service.endSession(sid: sid)
-        logger.info(
-            "login session ended",
+        logger.event(
+            .loginSessionEnded, level: .info, "login session ended",
             metadata: ["sid": .string(Secrets.fingerprint(sid)), "reason": .string(reason), "notify": .string((clients ?? []).joined(separator: ","))])
         logoutDispatcher?.poke()
     }

@@ -20,25 +20,37 @@ public struct LoginHost: Sendable {
     /// Sends back-channel logout; nil when the host was built without an HTTP client
     /// (the queue then waits in the store for a host that has one).
     public let logoutDispatcher: LogoutDispatcher?
-    let metrics: HostMetrics
+    let metrics: LoginMetrics
+    let metricsEndpoint: MetricsEndpoint
     let clock: any BatonClock
     let logger: Logger
 
     /// A login host over `store`, signing with the active key of `keyRing`, reread from
     /// `keyFile` as soon as it changes, or from `keyStore` (`signing_keys: "database"`),
-    /// so a rotation needs no restart. Only tests pass `handoffRequests`, to stand a
-    /// weakened check in for the client registry.
+    /// so a rotation needs no restart. It records into `metrics` (a new registry when
+    /// nil). Only tests pass `handoffRequests`, to stand a weakened check in for the
+    /// client registry.
     public init(
         configuration: LoginHostConfiguration, store: any LoginHostStore & StoreProbe, keyRing: SigningKeyRing,
         keyFile: String? = nil, keyStore: (any KeyRingStore)? = nil, pages: Pages,
         hasher: PasswordHasher = PasswordHasher(), clock: any BatonClock = SystemClock(),
         logger: Logger = Logger(label: "baton.login"), handoffRequests: (any HandoffRequestValidating)? = nil,
-        logoutHTTP: HTTPClient? = nil, throttle: (any SignInThrottling)? = nil
+        logoutHTTP: HTTPClient? = nil, throttle: (any SignInThrottling)? = nil, metrics: HostMetrics? = nil
     ) async {
         self.configuration = configuration
+        let hostMetrics = metrics ?? HostMetrics()
+        let metrics = LoginMetrics(hostMetrics, clients: configuration.clients)
+        self.metrics = metrics
+        self.metricsEndpoint = MetricsEndpoint(metrics: hostMetrics, token: configuration.metricsToken)
+        // Every store operation counted and timed, the dispatcher's and the key source's too.
+        let store = metrics.store.instrument(store)
+        let keyStore = keyStore.map { metrics.store.instrument($0) }
+        metrics.watchBacklog(of: store, clock: clock)
         self.service = LoginService(
             store: store, hasher: hasher, clock: clock, timeouts: configuration.sessionTimeouts,
-            throttle: throttle ?? LoginThrottle(limits: configuration.throttle, clock: clock))
+            throttle: CountedThrottle(
+                base: throttle ?? LoginThrottle(limits: configuration.throttle, clock: clock), refused: metrics.throttleRefused,
+                delayed: metrics.throttleDelayed))
         let keysFrom = keyStore == nil ? "file" : "database"
         let onEvent: @Sendable (SigningKeySource.Event) -> Void = { [logger] event in
             switch event {
@@ -58,14 +70,12 @@ public struct LoginHost: Sendable {
         self.clock = clock
         self.logger = logger
         self.handoffRequests = handoffRequests ?? configuration.clients
-        let metrics = HostMetrics()
-        self.metrics = metrics
         let minter = self.minter
         self.logoutDispatcher = logoutHTTP.map { http in
             LogoutDispatcher(
                 store: store, clients: configuration.clients,
                 mint: { audience, sid in try await minter.mintLogout(audience: audience, sid: sid).token }, http: http,
-                clock: clock, logger: logger, metrics: metrics)
+                clock: clock, logger: logger, metrics: hostMetrics)
         }
     }
 
@@ -92,15 +102,14 @@ public struct LoginHost: Sendable {
             try await sessionInfo(request, sid: context.parameters.get("sid") ?? "")
         }
         router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
-        router.get("/metrics") { _, _ in metrics.response() }
+        router.get("/metrics") { request, _ in try await metricsEndpoint.response(request) }
         router.get("/baton.css") { _, _ in pages.stylesheetResponse() }
         return router
     }
 
     /// The 503 page for a store failure: never a success, never a stack trace.
     func storeUnavailable(_ error: any Error) -> Response {
-        logger.error("store failure", metadata: ["error": .string(String(describing: error))])
-        metrics.count("baton_store_failures")
+        logger.event(.storeUnavailable, "store failure", metadata: ["error": .string(String(describing: error))])
         return pages.error(.storeUnavailable, site: "Baton login", retryURL: "/")
     }
 }

@@ -25,6 +25,8 @@ public struct LoginHostConfiguration: Sendable {
     public var keyActivationDelay: TimeInterval
     /// The `Cache-Control: max-age` of the JWKS.
     public var jwksMaxAge: Int
+    /// The bearer token `/metrics` asks for (`metrics_token`); nil: `/metrics` answers 404.
+    public var metricsToken: String?
     /// `Strict-Transport-Security`, sent when ``publicOrigin`` is https (`hsts`).
     public var strictTransportSecurity = StrictTransportSecurity()
 
@@ -38,7 +40,7 @@ public struct LoginHostConfiguration: Sendable {
         publicOrigin: String, clients: ClientRegistry, tokenLifetime: Int64 = 10,
         sessionTimeouts: LoginService.Timeouts = .init(), throttle: LoginThrottle.Limits = .init(), trustedProxies: [IPNetwork] = [],
         signingAlgorithm: SigningAlgorithm = .eddsa, keyActivationDelay: TimeInterval = Self.defaultKeyActivationDelay,
-        jwksMaxAge: Int = Self.defaultJWKSMaxAge
+        jwksMaxAge: Int = Self.defaultJWKSMaxAge, metricsToken: String? = nil
     ) {
         self.publicOrigin = publicOrigin
         self.clients = clients
@@ -49,6 +51,7 @@ public struct LoginHostConfiguration: Sendable {
         self.signingAlgorithm = signingAlgorithm
         self.keyActivationDelay = keyActivationDelay
         self.jwksMaxAge = jwksMaxAge
+        self.metricsToken = metricsToken
     }
 
     /// The origins of every registered `redirect_uri`, for the CSP's `form-action`.
@@ -59,4 +62,12 @@ public struct LoginHostConfiguration: Sendable {
         }
         return Array(Set(origins)).sorted()
     }
+}
+
+/// What a log line or a dump of a host may show: no secret hash, no `metrics_token`.
+extension LoginHostConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "LoginHostConfiguration(publicOrigin: \(publicOrigin), clients: \(clients.clients.keys.sorted()); secrets hidden)"
+    }
+    public var debugDescription: String { description }
 }

@@ -26,7 +26,8 @@ public actor LogoutDispatcher: Service {
     let http: HTTPClient
     let clock: any BatonClock
     let logger: Logger
-    let metrics: HostMetrics?
+    /// `baton_logout_deliveries_total`, when the dispatcher reports to a host's metrics.
+    let counters: LoginMetrics.Deliveries?
     /// How often the queue is looked at without a poke (deliveries queued by the CLI,
     /// retries coming due).
     public let pollInterval: Duration
@@ -68,7 +69,7 @@ public actor LogoutDispatcher: Service {
         self.http = http
         self.clock = clock
         self.logger = logger
-        self.metrics = metrics
+        self.counters = metrics.map(LoginMetrics.Deliveries.init)
         self.pollInterval = pollInterval
         self.maximumBackoff = maximumBackoff
         self.attemptTimeout = attemptTimeout
@@ -147,7 +148,7 @@ public actor LogoutDispatcher: Service {
                 leaseUntil: now.addingTimeInterval(claimLease))
             leftBehind = due.count == room
         } catch {
-            logger.error("logout queue unreadable", metadata: ["error": .string(String(describing: error))])
+            logger.event(.storeUnavailable, "logout queue unreadable", metadata: ["error": .string(String(describing: error))])
             return []
         }
         var started: [Task<Bool, Never>] = []
@@ -194,7 +195,8 @@ public actor LogoutDispatcher: Service {
             return false
         }
         guard now < delivery.deadline else {
-            logger.notice("logout delivery given up: the sessions have expired", metadata: meta(delivery))
+            counters?.givenUp.increment()
+            logger.event(.logoutDeliveryGivenUp, level: .notice, "logout delivery given up: the sessions have expired", metadata: meta(delivery))
             try? await store.removeLogoutDelivery(id: delivery.id)
             return false
         }
@@ -209,8 +211,8 @@ public actor LogoutDispatcher: Service {
             _ = try? await response.body.collect(upTo: 16 * 1024)
             if (200..<300).contains(response.status.code) {
                 try await store.removeLogoutDelivery(id: delivery.id)
-                metrics?.count("baton_logout_deliveries", [("result", "acknowledged")])
-                logger.info("logout delivered", metadata: meta(delivery))
+                counters?.sent.increment()
+                logger.event(.logoutDelivered, level: .info, "logout delivered", metadata: meta(delivery))
                 return true
             }
             failure = "HTTP \(response.status.code)"
@@ -219,9 +221,10 @@ public actor LogoutDispatcher: Service {
         }
         let attempts = delivery.attempts + 1
         let next = now.addingTimeInterval(backoff(afterAttempts: attempts))
-        metrics?.count("baton_logout_deliveries", [("result", "retry")])
-        logger.warning(
-            "logout delivery failed; will retry", metadata: meta(delivery).merging(["error": .string(failure), "attempts": "\(attempts)"]) { $1 })
+        counters?.failed.increment()
+        logger.event(
+            .logoutDeliveryFailed, "logout delivery failed; will retry",
+            metadata: meta(delivery).merging(["error": .string(failure), "attempts": "\(attempts)"]) { $1 })
         try? await store.rescheduleLogoutDelivery(id: delivery.id, attempts: attempts, nextAttemptAt: next, lastError: failure)
         return false
     }

@@ -54,6 +54,14 @@ extension PostgresStore: LogoutDeliveryStore {
     public func removeLogoutDelivery(id: Int64) async throws {
         try await execute("DELETE FROM logout_deliveries WHERE id = \(id)", "remove a logout delivery")
     }
+
+    public func logoutBacklog() async throws -> LogoutBacklog {
+        let summary = try await rows(
+            "SELECT COUNT(*)::bigint, MIN(created_at) FROM logout_deliveries", "count pending logout deliveries",
+            as: { row in try row.decode((Int64, Double?).self) })
+        let (pending, oldest) = summary.first ?? (0, nil)
+        return LogoutBacklog(pending: Int(pending), oldestQueuedAt: oldest.map(Date.init(timeIntervalSince1970:)))
+    }
 }
 
 extension LogoutDelivery {

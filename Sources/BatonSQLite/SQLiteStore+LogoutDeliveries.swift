@@ -47,6 +47,14 @@ extension SQLiteStore: LogoutDeliveryStore {
         }
     }
 
+    public func logoutBacklog() async throws -> LogoutBacklog {
+        try await read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM logout_deliveries")
+            let oldest: Double? = row?["oldest"]
+            return LogoutBacklog(pending: row?["pending"] ?? 0, oldestQueuedAt: oldest.map(Date.init(sqliteSeconds:)))
+        }
+    }
+
     public func removeLogoutDelivery(id: Int64) async throws {
         try await write { db in
             try db.execute(sql: "DELETE FROM logout_deliveries WHERE id = ?", arguments: [id])

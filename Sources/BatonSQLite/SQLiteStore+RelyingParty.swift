@@ -20,31 +20,27 @@ extension SQLiteStore: RPSessionStore {
     }
 
     static func insert(_ db: Database, _ session: RPSession, timeline: String) throws {
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO rp_sessions (id_hash, client_id, login_sid, created_by_jti, return_to, subject, username,
                         display_name, email, groups, created_at, expires_at, timeline, last_seen, last_validated)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
+                    """).execute(arguments: [
                     session.idHash, session.clientID, session.loginSID, session.createdByJTI, session.returnTo,
                     session.subject, session.username, session.displayName, session.email, GroupName.joined(session.groups),
                     session.createdAt.sqliteSeconds, session.expiresAt.sqliteSeconds, timeline, session.lastSeen.sqliteSeconds,
                     session.lastValidated.sqliteSeconds,
                 ])
             // The cap per person: the oldest sessions beyond it go with this insert.
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     DELETE FROM rp_sessions WHERE id_hash IN (
                         SELECT id_hash FROM rp_sessions WHERE client_id = ? AND subject = ?
                         ORDER BY created_at DESC, id_hash DESC LIMIT -1 OFFSET ?)
-                    """,
-                arguments: [session.clientID, session.subject, SessionLimits.rpSessionsPerSubject])
+                    """).execute(arguments: [session.clientID, session.subject, SessionLimits.rpSessionsPerSubject])
     }
 
     public func rpSession(idHash: String) async throws -> RPSession? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rp_sessions WHERE id_hash = ?", arguments: [idHash])
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM rp_sessions WHERE id_hash = ?"), arguments: [idHash])
             else { return nil }
             let timelineText: String = row["timeline"]
             guard let timeline = try? JSONDecoder().decode(HandoffTimeline.self, from: Data(timelineText.utf8)) else {
@@ -65,7 +61,7 @@ extension SQLiteStore: RPSessionStore {
     @discardableResult
     public func deleteRPSession(idHash: String) async throws -> Bool {
         try await write { db in
-            try db.execute(sql: "DELETE FROM rp_sessions WHERE id_hash = ?", arguments: [idHash])
+            try db.cachedStatement(sql: "DELETE FROM rp_sessions WHERE id_hash = ?").execute(arguments: [idHash])
             return db.changesCount == 1
         }
     }
@@ -75,16 +71,12 @@ extension SQLiteStore: RPSessionStore {
         try await write { db in
             for refresh in refreshes {
                 // MAX: a refresh never moves a time backwards, whichever replica wrote last.
-                try db.execute(
-                    sql: """
+                try db.cachedStatement(sql: """
                         UPDATE rp_sessions SET last_seen = MAX(last_seen, ?), last_validated = MAX(last_validated, COALESCE(?, 0))
                         WHERE id_hash = ?
-                        """,
-                    arguments: [refresh.lastSeen.sqliteSeconds, refresh.lastValidated?.sqliteSeconds, refresh.idHash])
+                        """).execute(arguments: [refresh.lastSeen.sqliteSeconds, refresh.lastValidated?.sqliteSeconds, refresh.idHash])
                 if let identity = refresh.identity {
-                    try db.execute(
-                        sql: "UPDATE rp_sessions SET username = ?, display_name = ?, email = ?, groups = ? WHERE id_hash = ?",
-                        arguments: [identity.username, identity.displayName, identity.email, GroupName.joined(identity.groups), refresh.idHash])
+                    try db.cachedStatement(sql: "UPDATE rp_sessions SET username = ?, display_name = ?, email = ?, groups = ? WHERE id_hash = ?").execute(arguments: [identity.username, identity.displayName, identity.email, GroupName.joined(identity.groups), refresh.idHash])
                 }
             }
         }
@@ -93,7 +85,7 @@ extension SQLiteStore: RPSessionStore {
     @discardableResult
     public func deleteRPSessions(loginSID: String, clientID: String) async throws -> Int {
         try await write { db in
-            try db.execute(sql: "DELETE FROM rp_sessions WHERE login_sid = ? AND client_id = ?", arguments: [loginSID, clientID])
+            try db.cachedStatement(sql: "DELETE FROM rp_sessions WHERE login_sid = ? AND client_id = ?").execute(arguments: [loginSID, clientID])
             return db.changesCount
         }
     }
@@ -111,8 +103,7 @@ extension SQLiteStore: Pruning {
             // only a session idle by more than the margin is surely idle.
             for (clientID, idle) in idleTimeouts.sorted(by: { $0.key < $1.key }) {
                 let before = now.addingTimeInterval(-(idle + SessionLimits.idlePruneMargin))
-                try db.execute(
-                    sql: "DELETE FROM rp_sessions WHERE client_id = ? AND last_seen < ?", arguments: [clientID, before.sqliteSeconds])
+                try db.cachedStatement(sql: "DELETE FROM rp_sessions WHERE client_id = ? AND last_seen < ?").execute(arguments: [clientID, before.sqliteSeconds])
                 removed += db.changesCount
             }
             // Login sessions past their absolute expiry go without a logout message: every

@@ -12,21 +12,20 @@ extension SQLiteStore: UsedTokenStore {
 
     public func isBurned(issuer: String, jti: String) async throws -> Bool {
         try await read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM used_tokens WHERE issuer = ? AND jti = ?", arguments: [issuer, jti]) ?? false
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM used_tokens WHERE issuer = ? AND jti = ?"), arguments: [issuer, jti]) ?? false
         }
     }
 
     @discardableResult
     public func pruneUsedTokens(before date: Date) async throws -> Int {
         try await write { db in
-            try db.execute(sql: "DELETE FROM used_tokens WHERE until < ?", arguments: [date.sqliteSeconds])
+            try db.cachedStatement(sql: "DELETE FROM used_tokens WHERE until < ?").execute(arguments: [date.sqliteSeconds])
             return db.changesCount
         }
     }
 
     static func burn(_ db: Database, issuer: String, jti: String, until: Date) throws -> BurnOutcome {
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO used_tokens (issuer, jti, until) VALUES (?, ?, ?)", arguments: [issuer, jti, until.sqliteSeconds])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO used_tokens (issuer, jti, until) VALUES (?, ?, ?)").execute(arguments: [issuer, jti, until.sqliteSeconds])
         return db.changesCount == 1 ? .burned : .alreadyUsed
     }
 }

@@ -5,12 +5,10 @@ import GRDB
 extension SQLiteStore: UserStore {
     public func insertUser(_ user: User) async throws {
         try await write { db in
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO users (id, username, display_name, email, groups, password_hash, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
+                    """).execute(arguments: [
                     user.id, user.username, user.displayName, user.email, GroupName.joined(user.groups), user.passwordHash,
                     user.createdAt.sqliteSeconds,
                 ])
@@ -19,13 +17,13 @@ extension SQLiteStore: UserStore {
 
     public func user(username: String) async throws -> User? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [username]).map(User.init(row:))
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE username = ?"), arguments: [username]).map(User.init(row:))
         }
     }
 
     public func user(id: String) async throws -> User? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(User.init(row:))
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [id]).map(User.init(row:))
         }
     }
 
@@ -37,7 +35,7 @@ extension SQLiteStore: UserStore {
 
     public func updatePasswordHash(username: String, passwordHash: String) async throws -> Bool {
         try await write { db in
-            try db.execute(sql: "UPDATE users SET password_hash = ? WHERE username = ?", arguments: [passwordHash, username])
+            try db.cachedStatement(sql: "UPDATE users SET password_hash = ? WHERE username = ?").execute(arguments: [passwordHash, username])
             return db.changesCount == 1
         }
     }
@@ -45,13 +43,11 @@ extension SQLiteStore: UserStore {
     public func updateUser(username: String, displayName: String?, email: String?, groups: [String]?) async throws -> Bool {
         try await write { db in
             // COALESCE keeps a column whose new value is NULL (not given).
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     UPDATE users SET display_name = COALESCE(?, display_name), email = COALESCE(?, email),
                         groups = COALESCE(?, groups)
                     WHERE username = ?
-                    """,
-                arguments: [displayName, email, groups.map(GroupName.joined), username])
+                    """).execute(arguments: [displayName, email, groups.map(GroupName.joined), username])
             return db.changesCount == 1
         }
     }

@@ -1,4 +1,5 @@
 import BatonCore
+import BatonWeb
 import Foundation
 
 /// Reads a JSON configuration file and names the field in every complaint: a typo or
@@ -181,6 +182,26 @@ struct ConfigReader {
             }
             return network
         }
+    }
+
+    /// `metrics_token`: the bearer token `/metrics` asks for, or nil (then `/metrics` is a 404).
+    mutating func metricsToken() throws -> String? {
+        guard let token = try optionalString("metrics_token") else { return nil }
+        guard MetricsEndpoint.isAcceptable(token) else {
+            throw ConfigurationError(
+                field: name("metrics_token"),
+                message: "must be at least \(MetricsEndpoint.minimumTokenLength) characters of printable ASCII without spaces")
+        }
+        return token
+    }
+
+    /// `log_format`: `"text"` or `"json"`; nil when the file does not say.
+    mutating func logFormat() throws -> LogFormat? {
+        guard let value = try optionalString("log_format") else { return nil }
+        guard let format = LogFormat(rawValue: value) else {
+            throw ConfigurationError(field: name("log_format"), message: "must be \"text\" or \"json\"")
+        }
+        return format
     }
 
     /// Refuses fields nobody asked for: a misspelt `redirect_uri` must not pass quietly.

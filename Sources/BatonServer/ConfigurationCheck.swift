@@ -60,6 +60,8 @@ public enum ConfigurationCheck {
             "trusted_proxies: \(host.trustedProxies.isEmpty ? "none" : host.trustedProxies.map { "\($0.address)/\($0.prefixLength)" }.joined(separator: ", "))",
             "request_timeout_seconds: \(file.connections.requestTimeout.components.seconds)",
             "max_connections: \(file.connections.maxConnections)",
+            "metrics_token: \(host.metricsToken == nil ? "none (/metrics answers 404)" : "(hidden)")",
+            "log_format: \(file.logFormat?.rawValue ?? "not set (BATON_LOG_FORMAT, else text)")",
         ] + (try transportLines(tls: file.tls, caFile: file.caFile, publicOrigin: host.publicOrigin, hsts: host.strictTransportSecurity))
         for client in host.clients.clients.values.sorted(by: { $0.clientID < $1.clientID }) {
             lines.append("client \(client.clientID): redirect_uris \(client.redirectURIs.joined(separator: " ")); secret (hidden)"
@@ -101,6 +103,8 @@ public enum ConfigurationCheck {
             "jwks_max_stale_seconds: \(Int(host.jwksMaxStale))",
             "request_timeout_seconds: \(file.connections.requestTimeout.components.seconds)",
             "max_connections: \(file.connections.maxConnections)",
+            "metrics_token: \(host.metricsToken == nil ? "none (/metrics answers 404)" : "(hidden)")",
+            "log_format: \(file.logFormat?.rawValue ?? "not set (BATON_LOG_FORMAT, else text)")",
         ] + (try transportLines(tls: file.tls, caFile: file.caFile, publicOrigin: host.publicOrigin, hsts: host.strictTransportSecurity))
         return (lines + file.warnings.map { "warning: " + $0 }).joined(separator: "\n")
     }

@@ -1,6 +1,7 @@
 import BatonCore
 import BatonDashboard
 import BatonLogin
+import BatonWeb
 import Foundation
 
 /// `baton demo`: the login host on 8080 and three relying parties (`dashboard` on 8081,
@@ -31,6 +32,8 @@ public struct DemoSetup: Sendable {
     ]
 
     public let dataDirectory: String
+    /// Every demo host's `metrics_token`: made once per data directory (0600), printed at start.
+    public let metricsToken: String
     public let login: LoginHostFile
     public let relyingPartyFiles: [RelyingPartyFile]
 
@@ -41,7 +44,9 @@ public struct DemoSetup: Sendable {
         try PrivateFiles.makeDirectory(dataDirectory)
         chmod(dataDirectory, 0o700)
         let secrets = try Self.clientSecrets(in: dataDirectory)
-        let login = try LoginHostFile.make(
+        let metricsToken = try Self.metricsToken(in: dataDirectory)
+        self.metricsToken = metricsToken
+        var login = try LoginHostFile.make(
             origin: Self.loginOrigin, port: 8080, database: .sqlite(path: dataDirectory + "/login.sqlite"),
             signingKeys: .file(dataDirectory + "/login-signing-keys.json"), templates: templates, bcryptCost: bcryptCost,
             clients: Self.relyingParties.map { rp in
@@ -50,6 +55,7 @@ public struct DemoSetup: Sendable {
                     secretHash: Secrets.hash(secrets[rp.id] ?? ""),
                     backChannelLogoutURI: "http://127.0.0.1:\(rp.port)/sso/backchannel-logout")
             })
+        login.host.metricsToken = metricsToken
         self.login = login
         self.relyingPartyFiles = Self.relyingParties.map { rp in
             RelyingPartyFile.make(
@@ -57,7 +63,7 @@ public struct DemoSetup: Sendable {
                 host: RelyingPartyConfiguration(
                     clientID: rp.id, clientSecret: secrets[rp.id] ?? "", title: rp.title,
                     publicOrigin: rp.publicOrigin, issuer: Self.loginOrigin,
-                    loginBackChannelURL: "http://127.0.0.1:8080"),
+                    loginBackChannelURL: "http://127.0.0.1:8080", metricsToken: metricsToken),
                 database: .sqlite(path: dataDirectory + "/\(rp.id).sqlite"), templates: templates)
         }
     }
@@ -77,6 +83,20 @@ public struct DemoSetup: Sendable {
                 id: Secrets.random(bytes: 16), username: Self.username, displayName: Self.displayName, email: Self.email,
                 groups: Self.groups, passwordHash: hash, createdAt: clock.now()))
         return true
+    }
+
+    /// The token kept in `demo-metrics-token`, or a new one of 256 random bits.
+    private static func metricsToken(in directory: String) throws -> String {
+        let path = directory + "/demo-metrics-token"
+        if let data = FileManager.default.contents(atPath: path),
+            case let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+            MetricsEndpoint.isAcceptable(token)
+        {
+            return token
+        }
+        let token = Secrets.random(bytes: 32)
+        try PrivateFiles.replace(path, with: Data((token + "\n").utf8))
+        return token
     }
 
     private static func clientSecrets(in directory: String) throws -> [String: String] {

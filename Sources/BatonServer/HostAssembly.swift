@@ -48,6 +48,7 @@ public enum HostAssembly {
             store, file.database, poolSize: file.databasePoolSize, logger: logger ?? Logger(label: "baton.rp.\(file.host.clientID)"))
         let backChannel = BackChannelClient(
             http: http, baseURL: file.host.loginBackChannelURL, clientID: file.host.clientID, clientSecret: file.host.clientSecret)
+        let metrics = HostMetrics()
         let keys: TrustedKeySet
         if let trusted = file.trustedKeys {
             guard let data = FileManager.default.contents(atPath: trusted),
@@ -58,11 +59,15 @@ public enum HostAssembly {
             keys = try await TrustedKeySet(fixed: document, clock: clock)
         } else {
             keys = TrustedKeySet(
-                fetchingCacheableWith: { try await backChannel.fetchKeySet() }, clock: clock, maxStale: file.host.jwksMaxStale)
+                fetchingCacheableWith: RelyingPartyHost.counting(
+                    jwksFetch: { try await backChannel.fetchKeySet() }, in: metrics,
+                    logger: logger ?? Logger(label: "baton.rp.\(file.host.clientID)")),
+                clock: clock, maxStale: file.host.jwksMaxStale)
         }
         let pages = try await Pages.load(directory: Pages.locateTemplates(file.templates))
         let host = RelyingPartyHost(
-            configuration: file.host, store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger)
+            configuration: file.host, store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger,
+            metrics: metrics)
         return (host, store)
     }
 
@@ -212,8 +217,11 @@ public struct StoreShutdownService: Service {
 }
 
 /// Ends idle and expired login sessions every `interval`, sending their
-/// back-channel logouts.
-public struct SessionReaperService: Service {
+/// back-channel logouts. Its description names it only: ServiceLifecycle logs every
+/// service at start (debug), and the host it holds carries the configuration.
+public struct SessionReaperService: Service, CustomStringConvertible {
+    public var description: String { "SessionReaperService(login host, every \(interval))" }
+
     let host: LoginHost
     let interval: Duration
     let logger: Logger

@@ -65,6 +65,8 @@ public struct LoginHostFile: Sendable {
     public var templates: String?
     public var bcryptCost: Int
     public var connections = ConnectionSettings()
+    /// `log_format`, when the file says.
+    public var logFormat: LogFormat?
     /// `tls`: serve HTTPS with this certificate and key (reloaded on SIGHUP).
     public var tls: TLSFiles?
     /// `ca_file`: what the logout deliveries trust instead of the system's store.
@@ -137,12 +139,14 @@ public struct LoginHostFile: Sendable {
             throw ConfigurationError(field: reader.name("clients"), message: "lists a client_id twice")
         }
         let trustedProxies = try reader.networks("trusted_proxies")
+        let metricsToken = try reader.metricsToken()
+        logFormat = try reader.logFormat()
         warnings = transport.warnings
         try reader.finish()
         host = LoginHostConfiguration(
             publicOrigin: origin, clients: ClientRegistry(clients), tokenLifetime: Int64(lifetime), sessionTimeouts: timeouts,
             trustedProxies: trustedProxies, signingAlgorithm: keys.algorithm, keyActivationDelay: keys.activationDelay,
-            jwksMaxAge: keys.maxAge)
+            jwksMaxAge: keys.maxAge, metricsToken: metricsToken)
         host.strictTransportSecurity = hsts
     }
 }
@@ -193,6 +197,8 @@ public struct RelyingPartyFile: Sendable {
     /// A JWKS file to trust instead of fetching the login host's.
     public var trustedKeys: String?
     public var connections = ConnectionSettings()
+    /// `log_format`, when the file says.
+    public var logFormat: LogFormat?
     /// `tls`: serve HTTPS with this certificate and key (reloaded on SIGHUP).
     public var tls: TLSFiles?
     /// `ca_file`: what the back channel to the login host trusts instead of the system's store.
@@ -244,7 +250,8 @@ public struct RelyingPartyFile: Sendable {
             sessionIdleTimeout: TimeInterval(try reader.int("session_idle_timeout_seconds", default: 3600, range: 60...2_592_000)),
             revalidateInterval: TimeInterval(try reader.int("revalidate_seconds", default: 30, range: 0...86400)),
             revalidateGrace: TimeInterval(try reader.int("revalidate_grace_seconds", default: 300, range: 0...86400)),
-            allowedGroups: try reader.groups("allowed_groups"))
+            allowedGroups: try reader.groups("allowed_groups"), metricsToken: try reader.metricsToken())
+        logFormat = try reader.logFormat()
         host.algorithm = algorithm
         host.strictTransportSecurity = hsts
         // At least the longest JWKS cache time (300 s): a shorter limit would drop keys

@@ -23,22 +23,27 @@ enum Entry {
     static func main() async {
         umask(0o077)
         bootstrapLogging()
-        let logger = Logger(label: "baton")
-        if let limit = OpenFileLimit.raiseToHard() {
-            logger.debug("open-file limit (RLIMIT_NOFILE)", metadata: ["soft": "\(limit.soft)", "hard": "\(limit.hard)"])
-        } else {
-            logger.warning("cannot read the open-file limit (RLIMIT_NOFILE)")
+        // Nothing logged here on success: a host file's `log_format` is not read yet, and
+        // the hosts log the limit they got beside their connection caps.
+        if OpenFileLimit.raiseToHard() == nil {
+            Logger(label: "baton").warning("cannot read the open-file limit (RLIMIT_NOFILE)")
         }
         await Baton.main()
     }
 }
 
-/// Log lines go to standard error at BATON_LOG_LEVEL (info by default).
+/// Log lines go to standard error at BATON_LOG_LEVEL (info by default), as text or, with
+/// BATON_LOG_FORMAT=json, one JSON object a line; a host file's `log_format` may say
+/// otherwise once it is read.
 func bootstrapLogging() {
-    let level = ProcessInfo.processInfo.environment["BATON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
+    let environment = ProcessInfo.processInfo.environment
+    let level = environment["BATON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    var problem: String?
+    do {
+        LogOutput.format = try LogOutput.format(environment: environment) ?? .text
+    } catch {
+        problem = "\(error)"
     }
+    LogOutput.bootstrap(level: level)
+    if let problem { Logger(label: "baton").warning("\(problem); writing text") }
 }

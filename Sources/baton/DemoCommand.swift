@@ -31,6 +31,7 @@ struct DemoCommand: AsyncParsableCommand {
               Login      \(DemoSetup.loginOrigin)/
             \(rps.joined(separator: "\n"))
             Sign in as \(DemoSetup.username) / \(DemoSetup.password). Open http://dashboard.localhost:8081/ in Chromium or Firefox.
+            Metrics: curl -H 'Authorization: Bearer \(demo.metricsToken)' http://127.0.0.1:8081/metrics (every host, the same token).
             State: \(URL(fileURLWithPath: dataDirectory).standardized.path). Stop with Ctrl-C.
 
             """.utf8))

@@ -40,10 +40,12 @@ struct ServeCommand: AsyncParsableCommand {
         case .login:
             var file = try LoginHostFile(path: configs[0])
             if let address { file.listen = address }
+            LogOutput.format = try LogOutput.format(settings: [file.logFormat], current: LogOutput.format)
             runner = try await HostRunner(login: file, relyingParties: [])
         case .dashboard:
             var files = try configs.map { try RelyingPartyFile(path: $0) }
             if let address { files[0].listen = address }
+            LogOutput.format = try LogOutput.format(settings: files.map(\.logFormat), current: LogOutput.format)
             runner = try await HostRunner(login: nil, relyingParties: files)
         }
         try await runner.run()

@@ -235,7 +235,7 @@ struct LoginHostTests {
     /// The value of `baton_handoffs_minted_total` for `clientID` on the login host's
     /// `/metrics` (0 while the series does not exist).
     static func mintedCount(_ browser: Browser, clientID: String) async throws -> Double {
-        let metrics = try await browser.get(TestHosts.loginOrigin + "/metrics")
+        let metrics = try await browser.get(TestHosts.loginOrigin + "/metrics", headers: TestHosts.metricsAuthorization)
         #expect(metrics.status == 200)
         let series = "baton_handoffs_minted_total{client_id=\"\(clientID)\"} "
         let lines = metrics.body.split(separator: "\n").filter { $0.hasPrefix(series) }

@@ -6,6 +6,7 @@ import BatonServer
 import BatonTestSupport
 import BatonWeb
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -25,14 +26,14 @@ struct CertificateFolder: Sendable {
 
     /// `NAME.pem` and `NAME.key`, the certificate with serial `serial` (hex).
     @discardableResult
-    func make(_ name: String, serial: String) throws -> TLSFiles {
+    func make(_ name: String, serial: String, subjectAltName: String = "DNS:login.localhost,IP:127.0.0.1") throws -> TLSFiles {
         let files = TLSFiles(certificate: "\(path)/\(name).pem", key: "\(path)/\(name).key")
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         openssl.arguments = [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", files.key, "-out",
             files.certificate, "-days", "2", "-subj", "/CN=Baton test \(name)", "-set_serial", "0x" + serial, "-addext",
-            "subjectAltName=DNS:login.localhost,IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE",
+            "subjectAltName=" + subjectAltName, "-addext", "basicConstraints=critical,CA:FALSE",
             "-addext", "extendedKeyUsage=serverAuth",
         ]
         openssl.standardOutput = FileHandle.nullDevice
@@ -229,8 +230,16 @@ struct TLSTests {
             #expect(await Self.lookUp("https://127.0.0.1:\(port)", trusting: roots) == .sessionEnded)
             // The system's trust store does not know a self-signed certificate: fail closed.
             #expect(await Self.lookUp("https://127.0.0.1:\(port)", trusting: nil) == .storeUnavailable)
-            // Trusted, but not issued for this name: refused too.
-            #expect(await Self.lookUp("https://localhost:\(port)", trusting: roots) == .storeUnavailable)
+        }
+        // The name is checked. (swift-nio-ssl also accepts a certificate whose IP address
+        // names the address dialled, whatever the name: so these two carry no IP.)
+        for (names, accepted) in [("DNS:localhost", true), ("DNS:login.localhost", false)] {
+            let named = try folder.make("named", serial: accepted ? "02" : "03", subjectAltName: names)
+            let trusted = try NIOSSLCertificate.fromPEMFile(named.certificate)
+            try await Self.serveTLS(named) { port, _ in
+                let outcome = await Self.lookUp("https://localhost:\(port)", trusting: trusted)
+                #expect(outcome == (accepted ? .sessionEnded : .storeUnavailable), "\(names): \(String(describing: outcome))")
+            }
         }
     }
 

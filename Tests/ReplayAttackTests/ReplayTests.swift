@@ -153,8 +153,9 @@ struct ReplayTests {
             let (browser, callback) = try await Self.freshCallback(hosts)
             _ = try await browser.get(callback)
             _ = try await hosts.browser().get(callback)
-            let metrics = try await browser.get(TestHosts.dashboardOrigin + "/metrics")
+            let metrics = try await browser.get(TestHosts.dashboardOrigin + "/metrics", headers: TestHosts.metricsAuthorization)
             #expect(metrics.body.contains(#"baton_redemptions_total{result="token_replayed"} 1"#))
+            #expect(metrics.body.contains(#"baton_replays_total{token="handoff"} 1"#))
             #expect(!metrics.body.contains(try #require(Browser.token(in: callback))))
         }
     }

@@ -41,6 +41,21 @@ struct LogoutDeliveryConformanceTests {
         }
     }
 
+    @Test("the backlog counts every pending delivery and names when the oldest was queued", arguments: Engine.underTest)
+    func backlog(_ engine: Engine) async throws {
+        try await withStore(engine) { store, _ async throws in
+            #expect(try await store.logoutBacklog() == LogoutBacklog(pending: 0, oldestQueuedAt: nil))
+            try await Self.queue(store, sessions: 2, clients: ["dashboard", "reports"], endedAt: 5)
+            try await Self.queue(store, sessions: 1, clients: ["dashboard"], endedAt: 100)
+            let backlog = try await store.logoutBacklog()
+            #expect(backlog.pending == 5)
+            #expect(backlog.oldestQueuedAt == at(5))
+            // The same as the rows say.
+            let pending = try await store.pendingLogoutDeliveries()
+            #expect(backlog.oldestQueuedAt == pending.map(\.createdAt).min())
+        }
+    }
+
     @Test("32 concurrent dispatchers on two store instances claim each of 60 deliveries exactly once", arguments: Engine.underTest)
     func claimedExactlyOnce(_ engine: Engine) async throws {
         try await withStore(engine) { first, database async throws in

@@ -25,6 +25,10 @@ public struct TestHosts: Sendable {
     public static let password = "wonderland"
     public static let email = "alice@example.com"
     public static let groups = ["staff", "ops"]
+    /// Every host's `metrics_token` (``metricsAuthorization`` sends it).
+    public static let metricsToken = "test-metrics-token-0123456789abcdef-0123"
+    /// The header `/metrics` asks for.
+    public static let metricsAuthorization = [("Authorization", "Bearer " + metricsToken)]
 
     public let directory: String
     public let clock: TestClock
@@ -133,7 +137,7 @@ public struct TestHosts: Sendable {
                 sessionTimeouts: .init(idle: options.loginIdleTimeout), throttle: .init(perAccountAndAddress: options.throttleLimit),
                 trustedProxies: options.trustedProxies,
                 signingAlgorithm: options.signingAlgorithm, keyActivationDelay: options.keyActivationDelay,
-                jwksMaxAge: options.jwksMaxAge),
+                jwksMaxAge: options.jwksMaxAge, metricsToken: metricsToken),
             store: loginStore, keyRing: ring, keyFile: directory + "/keys.json", pages: pages, hasher: hasher, clock: clock,
             logger: logger,
             handoffRequests: options.handoffRequests?(ClientRegistry(clients)), logoutHTTP: backChannelHTTP)
@@ -163,7 +167,7 @@ public struct TestHosts: Sendable {
                                 clientID: id, clientSecret: secrets[id]!, title: title, publicOrigin: origin, issuer: loginOrigin,
                                 loginBackChannelURL: "http://127.0.0.1:\(loginPort)", sessionIdleTimeout: options.rpIdleTimeout,
                                 revalidateInterval: options.revalidateInterval,
-                                allowedGroups: id == "dashboard" ? options.dashboardAllowedGroups : []),
+                                allowedGroups: id == "dashboard" ? options.dashboardAllowedGroups : [], metricsToken: metricsToken),
                             store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger,
                             redeemer: id == "dashboard" ? options.dashboardRedeemer?(parts) : options.reportsRedeemer?(parts))
                     }

@@ -19,13 +19,15 @@ let file = folder + "/config.json"
 let loginKeys: Set<String> = [
     "listen", "public_origin", "database", "signing_keys", "templates", "bcrypt_cost", "request_timeout_seconds", "max_connections",
     "token_lifetime_seconds", "signing_algorithm", "jwks_max_age_seconds", "key_activation_delay_seconds", "session", "clients",
-    "trusted_proxies",
+    "trusted_proxies", "database_pool_size", "shutdown_timeout_seconds", "allow_insecure_http", "tls", "ca_file", "hsts",
+    "metrics_token", "log_format",
 ]
 let relyingPartyKeys: Set<String> = [
     "listen", "client_id", "client_secret", "public_origin", "issuer", "redirect_uri", "login_backchannel_url", "database", "templates",
     "trusted_keys", "request_timeout_seconds", "max_connections", "algorithm", "title", "max_token_lifetime_seconds", "leeway_seconds",
     "session_lifetime_seconds", "session_idle_timeout_seconds", "revalidate_seconds", "revalidate_grace_seconds", "allowed_groups",
-    "jwks_max_stale_seconds",
+    "jwks_max_stale_seconds", "database_pool_size", "shutdown_timeout_seconds", "allow_insecure_http", "tls", "ca_file", "hsts",
+    "metrics_token", "log_format",
 ]
 
 func checkConfiguration(_ bytes: [UInt8]) {
@@ -171,4 +173,14 @@ func afterScheme(_ bytes: [UInt8]) -> ArraySlice<UInt8>? {
 
 func requireAbsolutePath(_ path: String, _ field: String) {
     Fuzz.require(path.hasPrefix("/"), "\(field) \(path) is not absolute")
+}
+
+/// A SQLite `database` is a path resolved against the file's folder; a PostgreSQL URL is not a path.
+func requireAbsolutePath(_ location: StoreLocation, _ field: String) {
+    if case .sqlite(let path) = location { requireAbsolutePath(path, field) }
+}
+
+/// A key file is a path resolved against the file's folder; `"database"` is not a path.
+func requireAbsolutePath(_ location: SigningKeysLocation, _ field: String) {
+    if case .file(let path) = location { requireAbsolutePath(path, field) }
 }

@@ -82,3 +82,10 @@ public struct ClientRegistry: HandoffRequestValidating {
         return Secrets.constantTimeEquals(presented, client.secretHash) ? client : nil
     }
 }
+
+/// Client ids only, whoever describes a registry (a log line, a dump of a host): the
+/// secret hashes stay out of every log.
+extension ClientRegistry: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String { "ClientRegistry(\(clients.keys.sorted().joined(separator: ", ")); secrets hidden)" }
+    public var debugDescription: String { description }
+}

@@ -80,6 +80,29 @@ public protocol LogoutDeliveryStore: Sendable {
     func rescheduleLogoutDelivery(id: Int64, attempts: Int, nextAttemptAt: Date, lastError: String) async throws
     /// Removes a delivery: acknowledged, or given up.
     func removeLogoutDelivery(id: Int64) async throws
+    /// How many deliveries are pending and when the oldest was queued: what `/metrics`
+    /// reads at each scrape, without fetching the rows.
+    func logoutBacklog() async throws -> LogoutBacklog
+}
+
+/// The logout deliveries still owed, in short.
+public struct LogoutBacklog: Sendable, Equatable {
+    public var pending: Int
+    /// When the oldest pending delivery was queued; nil when none is.
+    public var oldestQueuedAt: Date?
+
+    public init(pending: Int, oldestQueuedAt: Date?) {
+        self.pending = pending
+        self.oldestQueuedAt = oldestQueuedAt
+    }
+}
+
+extension LogoutDeliveryStore {
+    /// Every row read; an engine counts them in one query.
+    public func logoutBacklog() async throws -> LogoutBacklog {
+        let pending = try await pendingLogoutDeliveries()
+        return LogoutBacklog(pending: pending.count, oldestQueuedAt: pending.map(\.createdAt).min())
+    }
 }
 
 /// The used-token store: the heart of single use.
