@@ -163,13 +163,14 @@ def path_of(url):
 _HANDED_OUT = set()
 
 
-def free_port():
-    """A free port on 127.0.0.1 below Linux's ephemeral range (32768-60999): a port the
-    kernel hands out for binding to 0 can be taken by the next outgoing connection
-    before our server binds it, and the load tests open many."""
+def free_port(low=20000, high=32000, avoid=()):
+    """A free port on 127.0.0.1 in [low, high), by default below Linux's ephemeral range
+    (32768-60999): a port the kernel hands out for binding to 0 can be taken by the next
+    outgoing connection before our server binds it, and the load tests open many. Never
+    one of `avoid`, nor one handed out before."""
     for _ in range(200):
-        candidate = random.randrange(20000, 32000)
-        if candidate in _HANDED_OUT:
+        candidate = random.randrange(low, high)
+        if candidate in _HANDED_OUT or candidate in avoid:
             continue
         _HANDED_OUT.add(candidate)
         with socket.socket() as s:
@@ -178,7 +179,7 @@ def free_port():
             except OSError:
                 continue
             return candidate
-    raise RuntimeError("no free port between 20000 and 32000")
+    raise RuntimeError(f"no free port between {low} and {high}")
 
 
 def wait_until(seconds, condition, step=0.02):
@@ -225,13 +226,14 @@ class ServeProcesses:
                         "--config", f"{self.dir}/{config_name}.json"],
                        input=(password + "\n").encode(), check=True, stdout=subprocess.DEVNULL)
 
-    def start(self, name, role, port, config=None, preexec_fn=None, tls=None):
-        """Starts `baton serve ROLE --config DIR/(config or name).json` and waits for /healthz.
-        preexec_fn runs in the child before baton does (e.g. to lower a resource limit).
+    def start(self, name, role, port, config=None, preexec_fn=None, tls=None, args=()):
+        """Starts `baton serve ROLE --config DIR/(config or name).json [ARGS…]` and waits for
+        /healthz on `port`. preexec_fn runs in the child before baton does (e.g. to lower a
+        resource limit); args go after the config (e.g. `--listen 127.0.0.1:PORT`).
         tls: an ssl.SSLContext when the host serves HTTPS (checked for 127.0.0.1)."""
         log = open(f"{self.dir}/{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
-            [self.binary, "serve", role, "--config", f"{self.dir}/{config or name}.json"],
+            [self.binary, "serve", role, "--config", f"{self.dir}/{config or name}.json", *args],
             stdout=log, stderr=log, cwd=self.dir, preexec_fn=preexec_fn)
         self.ports[name] = port
         deadline = time.monotonic() + 20

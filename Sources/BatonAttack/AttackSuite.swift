@@ -16,6 +16,11 @@ public struct AttackTarget: Sendable {
     /// `/sso/auth` (the `forward-auth` group), and the app's public origin.
     public var appURL: String?
     public var appOrigin: String?
+    /// How long a session ended on one replica may still be honoured by another (its
+    /// cached read; Baton's hosts keep one for at most 1 s). 0, the default, for a
+    /// single process: a logout must end the session at once. Behind a load balancer
+    /// with replicas the logout cases accept the old cookie being refused within this.
+    public var replicaPropagation: TimeInterval = 0
 
     /// A target; each origin defaults to its URL.
     public init(

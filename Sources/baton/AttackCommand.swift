@@ -43,6 +43,14 @@ struct AttackCommand: AsyncParsableCommand {
     @Flag(name: .customLong("password-stdin"), help: "Read the user's password from standard input (required).")
     var passwordFromStdin = false
 
+    @Option(
+        name: .customLong("replica-propagation-seconds"),
+        help: """
+            Replicas behind a load balancer: how long a session ended on one replica may still be honoured by \
+            another (Baton: 1). The logout cases then accept the old cookie being refused within that. Default 0: at once.
+            """)
+    var replicaPropagation: Double = 0
+
     @Option(help: "Only these groups, comma-separated (leave out 'hardening' to check the contract alone).")
     var only: String?
 
@@ -56,6 +64,7 @@ struct AttackCommand: AsyncParsableCommand {
             guard unknown.isEmpty else { throw ValidationError("unknown group(s): \(unknown.sorted().joined(separator: ", "))") }
         }
         if appOrigin != nil, app == nil { throw ValidationError("--app-origin needs --app") }
+        guard (0...5).contains(replicaPropagation) else { throw ValidationError("--replica-propagation-seconds must be 0 to 5") }
         for (name, url) in [("--login", login), ("--dashboard", dashboard)] + (reports.map { [("--reports", $0)] } ?? [])
             + (app.map { [("--app", $0)] } ?? [])
         {
@@ -71,6 +80,7 @@ struct AttackCommand: AsyncParsableCommand {
             loginURL: login, dashboardURL: dashboard, reportsURL: reports, loginOrigin: loginOrigin,
             dashboardOrigin: dashboardOrigin, reportsOrigin: reportsOrigin, username: user, password: password)
         target.appURL = app
+        target.replicaPropagation = replicaPropagation
         target.appOrigin = (appOrigin ?? app).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         let groups = only.map { Set($0.split(separator: ",").map(String.init)) }
         let suite = AttackSuite(target: target)
