@@ -25,9 +25,14 @@ public struct BackChannelClient: LoginSessionDirectory {
     /// name always verified — against `trustRoots` when given (a `ca_file`), else the
     /// system's trust store. Nothing turns verification off: the JWKS comes from there
     /// and the client secret goes there.
+    /// How long a call to the login host may take, answer included: under the 5 s within
+    /// which a redemption is answered (PROTOCOL.md), and over the login host's own 3 s
+    /// store deadline, so that its 503 arrives rather than a timeout.
+    static let deadline: TimeAmount = .seconds(4)
+
     public static func makeHTTPClient(trustRoots: [NIOSSLCertificate]? = nil) -> HTTPClient {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(2), read: .seconds(5))
+        configuration.timeout = .init(connect: .seconds(2), read: Self.deadline)
         configuration.tlsConfiguration = tlsConfiguration(trustRoots: trustRoots)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -75,7 +80,7 @@ public struct BackChannelClient: LoginSessionDirectory {
         var request = HTTPClientRequest(url: baseURL + "/.well-known/jwks.json")
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/jwk-set+json, application/json")
-        let response = try await http.execute(request, timeout: .seconds(5))
+        let response = try await http.execute(request, timeout: Self.deadline)
         let body = try await response.body.collect(upTo: 64 * 1024)
         guard response.status == .ok else { throw BatonError.storeUnavailable }
         let cacheControl = response.headers[canonicalForm: "Cache-Control"].joined(separator: ",")
@@ -89,7 +94,7 @@ public struct BackChannelClient: LoginSessionDirectory {
         request.method = .GET
         if authorized { request.headers.add(name: "Authorization", value: authorization) }
         request.headers.add(name: "Accept", value: "application/json")
-        let response = try await http.execute(request, timeout: .seconds(5))
+        let response = try await http.execute(request, timeout: Self.deadline)
         let body = try await response.body.collect(upTo: 64 * 1024)
         return (Int(response.status.code), body)
     }

@@ -238,13 +238,19 @@ struct RedeemerTests {
         }
     }
 
-    @Test("the back channel is unreachable: store_unavailable, no session")
+    @Test("the back channel is unreachable: store_unavailable, no session, nothing spent; once it answers the token redeems, once")
     func backChannelUnavailable() async throws {
         try await fixture(FakeDirectory(.unavailable)) { f in
             let state = try await f.startSignIn()
             let minted = try await f.mint(state: state)
             #expect(await f.redeem([minted.token], state: state).error == .storeUnavailable)
             #expect(try await f.count("rp_sessions") == 0)
+            // Not burned: a second write would only have pushed the answer past 5 s.
+            #expect(try await f.count("used_tokens") == 0)
+            f.backChannel.set(.live)
+            #expect(await f.redeem([minted.token], state: state).created != nil)
+            #expect(await f.redeem([minted.token], state: state).error == .tokenReplayed)
+            #expect(try await f.count("rp_sessions") == 1)
         }
     }
 

@@ -169,7 +169,10 @@ public struct Redeemer: HandoffRedeeming {
             if outcome == .alreadyUsed { return try await reloadOrReplay(jti: claims.jti, sessionCookie: callback.sessionCookie) }
             return .created(cookie: secret, session: session)
         } catch {
-            if storeFailed { throw error }
+            // Nor when the login host could not be asked (its store, or the back channel,
+            // failed): spending would be a second wait, past the 5 s the answer must come
+            // within, and nothing was created, so the token may be tried again.
+            if storeFailed || error == .storeUnavailable { throw error }
             try await spend(issuer: claims.iss, jti: claims.jti, until: until, refusal: error)
         }
     }
