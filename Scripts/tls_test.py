@@ -215,7 +215,7 @@ def check_fail_closed(hosts, browser):
                f"{why}: callback {callback and callback.status} {callback and callback.error}, "
                f"{len(cookies)} session cookies, then / answers {after.status}")
     # The line may reach the file a moment after the response.
-    logged = wait_until(5, lambda: "redemption refused: store unavailable" in hosts.log("reports"), step=0.1)
+    logged = wait_until(5, lambda: "store_unavailable" in hosts.log("reports") and "redemption refused" in hosts.log("reports"), step=0.1)
     report(logged is not None, "fail-closed/reports-logged",
            "the refusal is in the relying party's log")
 

@@ -207,8 +207,15 @@ struct ConfigReader {
     /// Refuses fields nobody asked for: a misspelt `redirect_uri` must not pass quietly.
     func finish() throws {
         if let unknown = values.keys.sorted().first(where: { !used.contains($0) && !$0.hasPrefix("_") }) {
-            throw ConfigurationError(field: name(unknown), message: "is not a known setting")
+            throw ConfigurationError(field: name(Self.shown(unknown)), message: "is not a known setting")
         }
+    }
+
+    /// A key as a message can show it: a name as it is, anything else (empty, spaces,
+    /// control characters) quoted and escaped, so that the message always names it.
+    static func shown(_ key: String) -> String {
+        let plain = !key.isEmpty && key.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || "_-.".unicodeScalars.contains($0)) }
+        return plain ? key : key.debugDescription
     }
 
     /// `scheme://host[:port]` with nothing after it.

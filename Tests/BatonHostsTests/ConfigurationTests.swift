@@ -61,6 +61,9 @@ struct ConfigurationTests {
             (Self.validLogin.replacingOccurrences(of: "{\"public", with: "{\"token_lifetime_seconds\": 61, \"public"), "token_lifetime_seconds"),
             (Self.validLogin.replacingOccurrences(of: "{\"public", with: "{\"listen\": {\"port\": \"80\"}, \"public"), "listen.port"),
             (Self.validLogin.replacingOccurrences(of: "{\"public", with: "{\"listn\": {}, \"public"), "listn"),
+            // A key that is no name is shown quoted (found by the config fuzzer: `` named nothing).
+            (Self.validLogin.replacingOccurrences(of: "{\"public", with: "{\"\": {}, \"public"), "\"\""),
+            (Self.validLogin.replacingOccurrences(of: "{\"public", with: "{\"a b\\n\": 1, \"public"), "\"a b\\n\""),
         ]
         for (json, field) in cases {
             let error = try #require(try Self.error(json), "\(field)")
