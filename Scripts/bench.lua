@@ -38,6 +38,7 @@ sent, ok, bad, other_status = 0, 0, 0, 0
 local expect = tonumber(os.getenv("BENCH_EXPECT") or "200")
 local host = os.getenv("BENCH_HOST")
 local cookie = os.getenv("BENCH_COOKIE")
+local authorization = os.getenv("BENCH_AUTH")
 local rate = tonumber(os.getenv("BENCH_RATE") or "0")
 local lines, next_line, out, started_ms = nil, 1, nil, nil
 local spare -- sent after a thread stopped, never a token
@@ -45,6 +46,7 @@ local spare -- sent after a thread stopped, never a token
 local function headers_with(extra_cookie)
   local headers = {}
   if host then headers["Host"] = host end
+  if authorization then headers["Authorization"] = authorization end
   local cookies = {}
   if cookie and cookie ~= "" then table.insert(cookies, cookie) end
   if extra_cookie and extra_cookie ~= "-" then table.insert(cookies, extra_cookie) end

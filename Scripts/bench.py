@@ -382,12 +382,32 @@ def more_users(stack, count):
     return cookies
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time a process has used so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(stack, run, count_key="requests"):
+    """Runs a phase and adds what it cost each host in CPU per request (microseconds):
+    a figure that a noisy machine moves less than requests a second."""
+    before = {host: cpu_seconds(stack.pid(host)) for host in ("login", "dashboard")}
+    result = run()
+    count = max(1, result[count_key])
+    result["cpu_us"] = {host: (cpu_seconds(stack.pid(host)) - before[host]) * 1e6 / count for host in before}
+    return result
+
+
 def print_row(name, result, ceiling_name, ceiling_rps, ceiling_p50=None, ceiling_p99=None, rps_key="rps", note=""):
     rps = result[rps_key]
     row = f"{name:<26} {rps:>9.0f} /s  p50 {ms(result['p50_us']):>7} ms  p99 {ms(result['p99_us']):>7} ms   " \
           f"{rps / ceiling_rps:6.1%} of {ceiling_name}"
     if ceiling_p50:
         row += f"; p50 x{result['p50_us'] / ceiling_p50:.1f}, p99 x{result['p99_us'] / ceiling_p99:.1f} of its latency"
+    if "cpu_us" in result:
+        cpu = result["cpu_us"]
+        row += f"; CPU per request: login {cpu['login']:.0f} us, RP {cpu['dashboard']:.0f} us"
     print(row + (f"  {note}" if note else ""), flush=True)
 
 
@@ -453,24 +473,25 @@ def bench(stack, pipeline, session_cookie, seconds, profiler):
     print("== phases", flush=True)
     host = RP_ORIGIN.split("//")[1]
     rp = f"http://127.0.0.1:{stack.rp_port}"
-    healthz = wrk(rp + "/healthz", seconds, host=host, expect=200, workdir=stack.dir)
-    auth = profiler.around("auth", lambda: wrk(
+    healthz = with_cpu(stack, lambda: wrk(rp + "/healthz", seconds, host=host, expect=200, workdir=stack.dir))
+    auth = with_cpu(stack, lambda: profiler.around("auth", lambda: wrk(
         rp + "/sso/auth", seconds, host=host, cookie=f"__Host-baton_session={session_cookie}", expect=200,
-        workdir=stack.dir))
-    start = pipeline.start(seconds)
+        workdir=stack.dir)))
+    start = with_cpu(stack, lambda: pipeline.start(seconds))
     # Enough fresh states that minting does not run out before its time is up.
     handoffs = start["handoffs"] + pipeline.start(seconds * 2)["handoffs"]
-    mint = pipeline.mint(handoffs, seconds)
+    mint = with_cpu(stack, lambda: pipeline.mint(handoffs, seconds))
     tokens = mint["tokens"]
     age = time.monotonic() - mint["minted_at"]
     if age > FRESH_FOR - seconds:
         raise RuntimeError(f"tokens are {age:.0f} s old before redemption starts")
-    redeem = profiler.around("redeem", lambda: pipeline.redeem(tokens, seconds))
+    redeem = with_cpu(stack, lambda: profiler.around("redeem", lambda: pipeline.redeem(tokens, seconds)),
+                      count_key="succeeded")
     half_rate = redeem["redeemed_rps"] / 2
     batch, oldest = pipeline.tokens(int(half_rate * seconds * 1.1) + 50)
     if time.monotonic() - oldest > FRESH_FOR - seconds:
         raise RuntimeError(f"tokens are {time.monotonic() - oldest:.0f} s old before redemption starts")
-    half = pipeline.redeem(batch, seconds, rate=half_rate)
+    half = with_cpu(stack, lambda: pipeline.redeem(batch, seconds, rate=half_rate), count_key="succeeded")
 
     print_row("GET /healthz", healthz, "nginx 302", nginx["rps"], nginx["p50_us"], nginx["p99_us"])
     print_row("/sso/auth (signed in)", auth, "nginx 302", nginx["rps"], nginx["p50_us"], nginx["p99_us"])

@@ -59,7 +59,7 @@ public struct BackChannelClient: LoginSessionDirectory {
         }
         switch status {
         case 200:
-            guard let info = try? JSONDecoder().decode(SessionInfo.self, from: Data(buffer: body)) else {
+            guard let info = try? SessionInfo(json: Array(buffer: body)) else {
                 throw .storeUnavailable
             }
             return info

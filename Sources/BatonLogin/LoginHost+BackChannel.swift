@@ -22,9 +22,8 @@ extension LoginHost {
                 return json(#"{"error":"session_ended"}"#, status: .notFound)
             }
             metrics.lookups.answered.increment()
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return json(String(decoding: try encoder.encode(info), as: UTF8.self), status: .ok)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: info.json())))
         } catch {
             metrics.lookups.unavailable.increment()
             logger.event(.storeUnavailable, "store failure", metadata: ["error": .string(String(describing: error))])
@@ -34,7 +33,8 @@ extension LoginHost {
 
     private func authenticatedClient(_ request: Request) -> ClientRegistry.Client? {
         guard let header = request.headers[.authorization], header.utf8.count <= 1024,
-            header.lowercased().hasPrefix("basic "),
+            // "Basic " in any case, without lowercasing the whole header.
+            header.utf8.prefix(5).map({ $0 | 0x20 }) == Array("basic".utf8), header.utf8.dropFirst(5).first == UInt8(ascii: " "),
             let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
             let credentials = String(data: decoded, encoding: .utf8),
             let colon = credentials.firstIndex(of: ":")

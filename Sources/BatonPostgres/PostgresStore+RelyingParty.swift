@@ -149,7 +149,7 @@ private struct SessionRow: Sendable {
         displayName = session.displayName
         email = session.email
         groups = GroupName.joined(session.groups)
-        timeline = String(decoding: try JSONEncoder().encode(session.timeline), as: UTF8.self)
+        timeline = session.timeline.json
         createdAt = session.createdAt.timeIntervalSince1970
         expiresAt = session.expiresAt.timeIntervalSince1970
         lastSeen = session.lastSeen.timeIntervalSince1970

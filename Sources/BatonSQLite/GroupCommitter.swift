@@ -39,11 +39,13 @@ final class GroupCommitter: Sendable {
                 state.draining = true
                 return true
             }
-            if start { Task { await self.drain() } }
+            // The writer's own queue drains: no task to start and no hop back to it.
+            if start { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
         }
     }
 
-    private func drain() async {
+    /// Commits batches on the writer's queue until no write is waiting.
+    private func drain(_ db: Database) {
         while true {
             let batch = state.withLock { state -> [any PendingWrite] in
                 let batch = Array(state.pending.prefix(Self.maximumBatch))
@@ -53,11 +55,9 @@ final class GroupCommitter: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                try await pool.writeWithoutTransaction { db in
-                    try db.inTransaction(.immediate) {
-                        for write in batch { write.run(in: db) }
-                        return .commit
-                    }
+                try db.inTransaction(.immediate) {
+                    for write in batch { write.run(in: db) }
+                    return .commit
                 }
                 for write in batch { write.finish(commitError: nil) }
             } catch {

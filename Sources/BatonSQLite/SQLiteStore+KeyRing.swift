@@ -6,7 +6,7 @@ import GRDB
 /// ``SigningKeyRing/encoded()`` (private keys included: the file is the owner's only).
 extension SQLiteStore: KeyRingStore {
     public func keyRing() async throws -> SigningKeyRing? {
-        let data = try await read { db in try Data.fetchOne(db, sql: "SELECT ring FROM key_ring WHERE id = 1") }
+        let data = try read { db in try Data.fetchOne(db, sql: "SELECT ring FROM key_ring WHERE id = 1") }
         return try data.map { try SigningKeyRing(encoded: $0, source: "the database's key_ring") }
     }
 

@@ -32,14 +32,14 @@ extension SQLiteStore: LoginSessionStore {
     }
 
     public func loginSession(secretHash: String) async throws -> LoginSession? {
-        try await read { db in
+        try read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM login_sessions WHERE secret_hash = ?"), arguments: [secretHash])
                 .map(LoginSession.init(row:))
         }
     }
 
     public func loginSession(sid: String) async throws -> LoginSession? {
-        try await read { db in
+        try read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM login_sessions WHERE sid = ?"), arguments: [sid]).map(LoginSession.init(row:))
         }
     }
@@ -72,14 +72,14 @@ extension SQLiteStore: LoginSessionStore {
     }
 
     public func loginSessions(userID: String) async throws -> [LoginSession] {
-        try await read { db in
+        try await scan { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM login_sessions WHERE user_id = ? ORDER BY auth_time DESC"), arguments: [userID])
                 .map(LoginSession.init(row:))
         }
     }
 
     public func staleLoginSessions(now: Date, idleBefore: Date) async throws -> [String] {
-        try await read { db in
+        try await scan { db in
             try String.fetchAll(db.cachedStatement(sql: "SELECT sid FROM login_sessions WHERE expires_at <= ? OR last_seen < ?"),
                 arguments: [now.sqliteSeconds, idleBefore.sqliteSeconds])
         }
@@ -95,7 +95,7 @@ extension SQLiteStore: LoginSessionStore {
     }
 
     public func sessionForLookup(sid: String, clientID: String) async throws -> (session: LoginSession, user: User)? {
-        try await read { db in
+        try read { db in
             // One statement: the session, its user, and whether it was handed to this client.
             guard
                 let row = try Row.fetchOne(db.cachedStatement(sql: """
@@ -116,7 +116,7 @@ extension SQLiteStore: LoginSessionStore {
     }
 
     public func clientsHandedTo(sid: String) async throws -> [String] {
-        try await read { db in
+        try read { db in
             try String.fetchAll(db.cachedStatement(sql: "SELECT client_id FROM session_lookups WHERE sid = ? ORDER BY client_id"), arguments: [sid])
         }
     }

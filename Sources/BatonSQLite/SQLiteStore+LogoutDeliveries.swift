@@ -7,7 +7,7 @@ extension SQLiteStore: LogoutDeliveryStore {
         now: Date, limit: Int, perClient: Int, excludedClients: Set<String>, leaseUntil: Date
     ) async throws -> [LogoutDelivery] {
         // A look first: the poll that finds nothing due writes nothing.
-        guard try await read({ db in try Self.due(db, now: now, limit: 1, perClient: perClient, excluded: excludedClients) })
+        guard try await scan({ db in try Self.due(db, now: now, limit: 1, perClient: perClient, excluded: excludedClients) })
             .isEmpty == false
         else { return [] }
         return try await write { db in
@@ -34,7 +34,7 @@ extension SQLiteStore: LogoutDeliveryStore {
     }
 
     public func pendingLogoutDeliveries() async throws -> [LogoutDelivery] {
-        try await read { db in
+        try await scan { db in
             try Row.fetchAll(db, sql: "SELECT * FROM logout_deliveries ORDER BY id").map(LogoutDelivery.init(row:))
         }
     }
@@ -48,7 +48,7 @@ extension SQLiteStore: LogoutDeliveryStore {
     }
 
     public func logoutBacklog() async throws -> LogoutBacklog {
-        try await read { db in
+        try await scan { db in
             let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM logout_deliveries")
             let oldest: Double? = row?["oldest"]
             return LogoutBacklog(pending: row?["pending"] ?? 0, oldestQueuedAt: oldest.map(Date.init(sqliteSeconds:)))

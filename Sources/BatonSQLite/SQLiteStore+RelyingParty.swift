@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteStore: RelyingPartyStore {
     public func burn(issuer: String, jti: String, until: Date, creating session: RPSession) async throws -> BurnOutcome {
-        let timeline = String(decoding: try JSONEncoder().encode(session.timeline), as: UTF8.self)
+        let timeline = session.timeline.json
         return try await write { db in
             guard try Self.burn(db, issuer: issuer, jti: jti, until: until) == .burned else { return .alreadyUsed }
             try Self.insert(db, session, timeline: timeline)
@@ -15,7 +15,7 @@ extension SQLiteStore: RelyingPartyStore {
 
 extension SQLiteStore: RPSessionStore {
     public func insertRPSession(_ session: RPSession) async throws {
-        let timeline = String(decoding: try JSONEncoder().encode(session.timeline), as: UTF8.self)
+        let timeline = session.timeline.json
         try await write { db in try Self.insert(db, session, timeline: timeline) }
     }
 
@@ -39,7 +39,7 @@ extension SQLiteStore: RPSessionStore {
     }
 
     public func rpSession(idHash: String) async throws -> RPSession? {
-        try await read { db in
+        try read { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM rp_sessions WHERE id_hash = ?"), arguments: [idHash])
             else { return nil }
             let timelineText: String = row["timeline"]

@@ -11,7 +11,7 @@ extension SQLiteStore: UsedTokenStore {
     }
 
     public func isBurned(issuer: String, jti: String) async throws -> Bool {
-        try await read { db in
+        try read { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM used_tokens WHERE issuer = ? AND jti = ?"), arguments: [issuer, jti]) ?? false
         }
     }

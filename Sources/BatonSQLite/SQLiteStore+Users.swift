@@ -16,19 +16,19 @@ extension SQLiteStore: UserStore {
     }
 
     public func user(username: String) async throws -> User? {
-        try await read { db in
+        try read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE username = ?"), arguments: [username]).map(User.init(row:))
         }
     }
 
     public func user(id: String) async throws -> User? {
-        try await read { db in
+        try read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [id]).map(User.init(row:))
         }
     }
 
     public func users() async throws -> [User] {
-        try await read { db in
+        try await scan { db in
             try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY username").map(User.init(row:))
         }
     }

@@ -84,6 +84,17 @@ public final class SQLiteStore: Sendable {
         }
     }
 
+    /// ``checkpoint()`` on a queue of its own: it writes and syncs the database file,
+    /// which must not hold up a thread that serves requests (the event loops run Swift's
+    /// tasks in `baton`).
+    public func checkpointInBackground() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Self.checkpointQueue.async { continuation.resume(with: Result { try self.checkpoint() }) }
+        }
+    }
+
+    private static let checkpointQueue = DispatchQueue(label: "baton.sqlite.checkpoint")
+
     /// Runs `body` holding an exclusive lock on `path-open.lock`, waiting at most 30 s for
     /// another process's start-up to finish with it.
     static func withOpeningLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
@@ -111,8 +122,23 @@ public final class SQLiteStore: Sendable {
         "users", "login_sessions", "session_lookups", "logout_deliveries", "used_tokens", "rp_sessions", "key_ring",
     ]
 
-    /// Runs a read, mapping every database failure to ``StoreError``.
-    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    /// Runs a lookup by key on the calling thread, mapping every database failure to
+    /// ``StoreError``. A point read costs microseconds, while GRDB's asynchronous read
+    /// hops to a reader's queue and back: two thread switches that cost more than the
+    /// read itself. A reader never waits for the writer (WAL), so this blocks only for
+    /// as long as SQLite reads, or for ``busyTimeout`` at most in the rare case another
+    /// process holds what a reader needs (WAL recovery after a crash).
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as DatabaseError {
+            throw StoreError("sqlite read failed: \(error.resultCode)")
+        }
+    }
+
+    /// Runs a read that may visit many rows (a scan, a count) on a reader's own queue,
+    /// mapping every database failure to ``StoreError``.
+    func scan<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)
         } catch let error as DatabaseError {
@@ -135,7 +161,7 @@ extension SQLiteStore: RowCounting {
     /// Rows in each of Baton's tables, by name: for tests, the soak's growth report and
     /// operators' curiosity.
     public func rowCounts() async throws -> [String: Int] {
-        try await read { db in
+        try await scan { db in
             var counts: [String: Int] = [:]
             for table in Self.tables {
                 counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
@@ -148,7 +174,7 @@ extension SQLiteStore: RowCounting {
 extension SQLiteStore: StoreProbe {
     /// A read of the schema: the file opens, and a reader gets a snapshot.
     public func probe() async throws {
-        _ = try await read { db in try String.fetchOne(db, sql: "SELECT name FROM sqlite_master LIMIT 1") }
+        _ = try read { db in try String.fetchOne(db, sql: "SELECT name FROM sqlite_master LIMIT 1") }
     }
 }
 

@@ -194,7 +194,7 @@ public struct CheckpointService: Service {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) }
             for store in stores {
                 do {
-                    try await Task.detached { try store.checkpoint() }.value
+                    try await store.checkpointInBackground()
                 } catch {
                     logger.debug("checkpoint skipped", metadata: ["error": .string(String(describing: error))])
                 }

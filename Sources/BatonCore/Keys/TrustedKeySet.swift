@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The login host's public keys as a relying party knows them: a configured set, or a
 /// JWKS fetched from the login host and cached.
@@ -18,7 +19,22 @@ public actor TrustedKeySet {
     public typealias CacheableFetch = @Sendable () async throws -> FetchedJWKS
 
     /// By kid: only the key a token names is ever tried, and only with its own algorithm.
-    private var known: [String: VerifyingKey] = [:]
+    private var known: [String: VerifyingKey] = [:] {
+        didSet { publish() }
+    }
+    /// The keys as every redemption reads them, with the moment until which they may be
+    /// used as they are: a read under a lock rather than a hop onto this actor, and the
+    /// signature checked by the caller rather than one at a time here. Past that moment,
+    /// or for a kid it lacks, the caller goes through the actor (refresh, refetch).
+    private nonisolated let current = Mutex(Snapshot(keys: [:], usableUntil: .distantPast, since: .distantPast))
+
+    private struct Snapshot: Sendable {
+        var keys: [String: VerifyingKey]
+        var usableUntil: Date
+        /// The fetch the keys came from started then; a clock now before it means the
+        /// clock went backwards, and the actor decides.
+        var since: Date
+    }
     private let fetch: CacheableFetch?
     private let clock: any BatonClock
     private var lastFetch: Date?
@@ -100,9 +116,31 @@ public actor TrustedKeySet {
 
     /// Checks `signature` over `input` with the trusted key `kid` only, and only if that
     /// key is one of `algorithm`.
-    func check(signature: [UInt8], over input: [UInt8], kid: String, algorithm: SigningAlgorithm) async -> SignatureCheck {
-        guard let key = await key(kid), key.algorithm == algorithm else { return .unknownKey }
+    nonisolated func check(signature: [UInt8], over input: [UInt8], kid: String, algorithm: SigningAlgorithm) async -> SignatureCheck {
+        let now = clock.now()
+        let cached = current.withLock { snapshot -> VerifyingKey? in
+            guard now < snapshot.usableUntil, now >= snapshot.since else { return nil }
+            return snapshot.keys[kid]
+        }
+        let found: VerifyingKey?
+        if let cached { found = cached } else { found = await key(kid) }
+        guard let key = found, key.algorithm == algorithm else { return .unknownKey }
         return key.isValidSignature(signature, for: input) ? .valid : .invalid
+    }
+
+    /// What ``check(signature:over:kid:algorithm:)`` may use without asking the actor:
+    /// the known keys until they go stale (fetched) or for ever (configured).
+    private func publish() {
+        let snapshot: Snapshot
+        if fetch == nil {
+            snapshot = Snapshot(keys: known, usableUntil: .distantFuture, since: .distantPast)
+        } else if let freshUntil, let lastFetch, let installedAt {
+            snapshot = Snapshot(
+                keys: known, usableUntil: min(freshUntil, installedAt.addingTimeInterval(maxStale)), since: lastFetch)
+        } else {
+            snapshot = Snapshot(keys: [:], usableUntil: .distantPast, since: .distantPast)
+        }
+        current.withLock { $0 = snapshot }
     }
 
     /// The trusted key `kid`, refreshing an expired set first and refetching for an
@@ -171,6 +209,7 @@ public actor TrustedKeySet {
 
     private func markInstalled(at started: Date) {
         installedAt = started
+        publish()
     }
 
     /// The cache lifetime counts from when the fetch started: never longer than the
@@ -178,6 +217,7 @@ public actor TrustedKeySet {
     private func markFresh(from started: Date, maxAge: TimeInterval?) {
         let lifetime = min(max(maxAge ?? maxAgeBounds.upperBound, maxAgeBounds.lowerBound), maxAgeBounds.upperBound)
         freshUntil = started.addingTimeInterval(lifetime)
+        publish()
     }
 
     /// Replaces the set; a key that is not one (coordinates off the curve) fails the whole

@@ -40,6 +40,57 @@ public struct SessionInfo: Sendable, Equatable, Codable {
         expires_at = try container.decode(Int64.self, forKey: .expires_at)
     }
 
+    /// The back channel's answer, members in sorted order: what JSONEncoder with
+    /// `.sortedKeys` wrote, without a general encoder on every lookup.
+    public func json() -> [UInt8] {
+        var text = JSONText()
+        text.integer("auth_time", auth_time)
+        text.string("display_name", display_name)
+        text.string("email", email)
+        text.integer("expires_at", expires_at)
+        text.strings("groups", groups)
+        text.string("sid", sid)
+        text.string("sub", sub)
+        text.string("username", username)
+        return text.close()
+    }
+
+    /// Reads the back channel's answer strictly (StrictJSON: no duplicate member, no
+    /// trailing data, whole seconds only); members it does not know are ignored, and a
+    /// login host from before email and groups existed sends neither.
+    public init(json bytes: [UInt8]) throws(StrictJSON.Failure) {
+        var members: [String: JSONValue] = [:]
+        for (name, value) in try StrictJSON.parseObject(bytes) { members[name] = value }
+        func string(_ name: String) throws(StrictJSON.Failure) -> String {
+            guard let value = members[name]?.stringValue else { throw StrictJSON.Failure() }
+            return value
+        }
+        func integer(_ name: String) throws(StrictJSON.Failure) -> Int64 {
+            guard let value = members[name]?.integerValue else { throw StrictJSON.Failure() }
+            return value
+        }
+        var groups: [String] = []
+        switch members["groups"] {
+        case nil, .null?: break
+        case .array(let values)?:
+            for value in values {
+                guard let group = value.stringValue else { throw StrictJSON.Failure() }
+                groups.append(group)
+            }
+        default: throw StrictJSON.Failure()
+        }
+        let email: String
+        switch members["email"] {
+        case nil, .null?: email = ""
+        case .string(let value)?: email = value
+        default: throw StrictJSON.Failure()
+        }
+        self.init(
+            sid: try string("sid"), sub: try string("sub"), username: try string("username"),
+            display_name: try string("display_name"), email: email, groups: groups, auth_time: try integer("auth_time"),
+            expires_at: try integer("expires_at"))
+    }
+
     /// The person, as a relying party keeps them: an email that is not one Baton would
     /// accept is unknown, and invalid group names are dropped.
     public var identity: Identity {

@@ -154,6 +154,21 @@ public struct HandoffTimeline: Sendable, Equatable, Codable {
         self.backChannelMs = backChannelMs
         self.finishedAtMs = finishedAtMs
     }
+
+    /// The stored form: the members JSONEncoder writes for this type, without one.
+    public var json: String {
+        var text = JSONText()
+        text.integer("startedAtMs", startedAtMs)
+        text.integer("callbackAtMs", callbackAtMs)
+        text.integer("iat", iat)
+        text.integer("exp", exp)
+        text.string("jtiPrefix", jtiPrefix)
+        text.number("verifyMs", verifyMs)
+        text.number("burnMs", burnMs)
+        text.number("backChannelMs", backChannelMs)
+        text.integer("finishedAtMs", finishedAtMs)
+        return String(decoding: text.close(), as: UTF8.self)
+    }
 }
 
 /// What burning a jti found.

@@ -1,6 +1,6 @@
-/// Writes the small JSON objects Baton signs: members in the order given, strings
-/// escaped as RFC 8259 requires, integers as digits. Only what tokens need, so that
-/// minting needs no general encoder.
+/// Writes the small JSON objects Baton signs and sends: members in the order given,
+/// strings escaped as RFC 8259 requires, integers as digits. Only what tokens, the back
+/// channel and the stored timeline need, so that no request needs a general encoder.
 struct JSONText {
     private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
 
@@ -12,6 +12,23 @@ struct JSONText {
     mutating func integer(_ name: String, _ value: Int64) {
         key(name)
         bytes += Array(String(value).utf8)
+    }
+
+    /// A finite number in Swift's shortest form that reads back the same (valid JSON);
+    /// anything else is written as 0, since JSON has no infinity and no NaN.
+    mutating func number(_ name: String, _ value: Double) {
+        key(name)
+        bytes += Array((value.isFinite ? String(value) : "0").utf8)
+    }
+
+    mutating func strings(_ name: String, _ values: [String]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            Self.append(quoted: value, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 
     /// A member whose value is already JSON text.
