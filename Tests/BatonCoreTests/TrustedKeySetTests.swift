@@ -207,6 +207,17 @@ struct TrustedKeySetCachingTests {
         second = try TokenForge(seedByte: 0x42)
     }
 
+    /// What verifying a freshly minted token gives: nil when it verifies.
+    private func refusal(_ verifier: HandoffVerifier, _ minter: HandoffMinter) async throws -> BatonError? {
+        let minted = try await minter.mint(audience: "dashboard", sid: "sid", state: VerifierFixture.state)
+        do {
+            _ = try await verifier.verify(minted.token)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     private func keySet(_ endpoint: CacheableJWKSEndpoint) -> TrustedKeySet {
         TrustedKeySet(fetchingCacheableWith: { try await endpoint.serve() }, clock: clock)
     }
@@ -273,15 +284,7 @@ struct TrustedKeySetCachingTests {
         let keys = TrustedKeySet(fetchingCacheableWith: { try await endpoint.serve() }, clock: clock, maxStale: 600)
         let verifier = HandoffVerifier(issuer: VerifierFixture.issuer, audience: "dashboard", keys: keys, clock: clock)
         let minter = await HandoffMinter(issuer: VerifierFixture.issuer, key: first.signingKey, clock: clock)
-        func verifies() async throws -> BatonError? {
-            let minted = try await minter.mint(audience: "dashboard", sid: "sid", state: VerifierFixture.state)
-            do {
-                _ = try await verifier.verify(minted.token)
-                return nil
-            } catch {
-                return error
-            }
-        }
+        func verifies() async throws -> BatonError? { try await refusal(verifier, minter) }
         #expect(try await verifies() == nil)  // fetched at t0
         await endpoint.setFailing(true)
         // Every refresh fails from here on; the cached key goes on working up to t0 + 600.
@@ -300,6 +303,38 @@ struct TrustedKeySetCachingTests {
         await endpoint.setFailing(false)
         clock.advance(by: TrustedKeySet.defaultMaxAgeBounds.lowerBound)
         #expect(try await verifies() == nil)
+    }
+
+    @Test("signatures are checked from the cached keys only until max-age: a key withdrawn meanwhile is refused at the first use after it")
+    func checksHonourMaxAge() async throws {
+        let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 60)
+        let keys = keySet(endpoint)
+        let verifier = HandoffVerifier(issuer: VerifierFixture.issuer, audience: "dashboard", keys: keys, clock: clock)
+        let minter = await HandoffMinter(issuer: VerifierFixture.issuer, key: first.signingKey, clock: clock)
+        func verifies() async throws -> BatonError? { try await refusal(verifier, minter) }
+        #expect(try await verifies() == nil)
+        // Withdrawn (compromised, say): only the second key is published from now on.
+        await endpoint.publish(JWKSDocument(keys: [second.signingKey.publicJWK]))
+        clock.advance(by: 59)
+        #expect(try await verifies() == nil, "still within max-age")
+        #expect(await endpoint.fetches == 1)
+        clock.advance(by: 1)
+        #expect(try await verifies() == .tokenUnknownKey)
+        #expect(await endpoint.fetches == 2)
+    }
+
+    @Test("a clock that went back before the last fetch does not keep using the cached keys unchecked")
+    func checksWithClockGoingBack() async throws {
+        let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 60)
+        let keys = keySet(endpoint)
+        let verifier = HandoffVerifier(issuer: VerifierFixture.issuer, audience: "dashboard", keys: keys, clock: clock)
+        let minter = await HandoffMinter(issuer: VerifierFixture.issuer, key: first.signingKey, clock: clock)
+        let minted = try await minter.mint(audience: "dashboard", sid: "sid", state: VerifierFixture.state)
+        _ = try await verifier.verify(minted.token)
+        #expect(await endpoint.fetches == 1)
+        clock.advance(by: -10)
+        _ = try? await verifier.verify(minted.token)
+        #expect(await endpoint.fetches == 2, "the actor refreshed, as it does for contains(kid:)")
     }
 
     @Test("a maximum age shorter than the cache time still drops keys once the refresh fails")
