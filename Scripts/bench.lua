@@ -2,6 +2,7 @@
 -- variables, since wrk loads a script before it passes arguments):
 --   BENCH_HOST    Host header (the public *.localhost name)
 --   BENCH_COOKIE  a Cookie header sent on every request (optional)
+--   BENCH_AUTH    an Authorization header sent on every request (optional)
 --   BENCH_EXPECT  the status that counts as a success (e.g. 302, 303, 200)
 --   BENCH_IN      a file of "COOKIE<TAB>PATH" lines (COOKIE may be "-"): every line is
 --                 sent at most once, line i by thread i % BENCH_THREADS; the run ends

@@ -15,7 +15,9 @@ Ceilings: nginx answering a static 302 (the HTTP ceiling for /sso/start, /sso/au
 redeeming). Phases: /healthz, /sso/auth with a signed-in session cookie, /sso/start,
 mint (/handoff for a signed-in browser, each request with its own valid state), redeem
 (/sso/callback with distinct fresh tokens, each sent once with its own state cookie), and
-redeem again at half of the peak rate, paced by the Lua script's delay().
+redeem again at half of the peak rate, paced by the Lua script's delay(); and the
+back-channel lookup (/api/sessions/{sid} with the relying party's credentials) on its
+own, the login host's half of every redemption.
 
 The login host's tokens live 60 s here (`token_lifetime_seconds`, the most the config
 allows; the demo's are 10 s) so that a batch can be minted, paired with its states and
@@ -52,6 +54,7 @@ RP_ORIGIN = "http://dashboard.localhost:8081"
 RETURN_TO = "/bench"
 # The relying party's `metrics_token`: its /metrics answers only with it.
 METRICS_TOKEN = "bench-metrics-token-0123456789abcdef"
+DASHBOARD_SECRET = "bench-dashboard-secret-0123456789"
 RETURN_COOKIE = base64.urlsafe_b64encode(RETURN_TO.encode()).rstrip(b"=").decode()
 THREADS, CONNECTIONS = 2, 16
 TOKEN_LIFETIME = 60
@@ -83,7 +86,7 @@ class Stack(ServeProcesses):
         super().__init__(binary, prefix="baton-bench-")
         self.nginx = None
         self.login_port, self.rp_port, self.nginx_port = free_port(), free_port(), free_port()
-        secret = "bench-dashboard-secret-0123456789"
+        secret = DASHBOARD_SECRET
         self.write_config("login", {
             "listen": {"port": self.login_port}, "public_origin": LOGIN_ORIGIN, "database": "login.sqlite",
             "signing_keys": "keys.json", "bcrypt_cost": 4, "token_lifetime_seconds": TOKEN_LIFETIME,
@@ -183,6 +186,15 @@ def row_counts(path, tables):
         db.close()
 
 
+def first_login_sid(path):
+    """The handle of the login host's oldest session (alice's), read-only."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        return db.execute("SELECT sid FROM login_sessions ORDER BY auth_time LIMIT 1").fetchone()[0]
+    finally:
+        db.close()
+
+
 def redemptions(stack):
     """The relying party's own count of redemptions by result (its /metrics)."""
     conn = http.client.HTTPConnection("127.0.0.1", stack.rp_port, timeout=10)
@@ -197,7 +209,7 @@ def redemptions(stack):
 # -- wrk ------------------------------------------------------------------------------
 
 def wrk(url, seconds, host=None, cookie=None, expect=200, lines=None, out=None, rate=None,
-        connections=CONNECTIONS, workdir=None):
+        connections=CONNECTIONS, workdir=None, authorization=None):
     """Runs wrk with bench.lua; its BENCH line as a dict (plus `rps` and the
     Locations received when `out` is given)."""
     env = dict(os.environ, BENCH_THREADS=str(THREADS), BENCH_EXPECT=str(expect))
@@ -205,6 +217,8 @@ def wrk(url, seconds, host=None, cookie=None, expect=200, lines=None, out=None, 
         env["BENCH_HOST"] = host
     if cookie:
         env["BENCH_COOKIE"] = cookie
+    if authorization:
+        env["BENCH_AUTH"] = authorization
     if lines is not None:
         path = os.path.join(workdir, f"in-{time.monotonic_ns()}.txt")
         with open(path, "w") as f:
@@ -477,6 +491,13 @@ def bench(stack, pipeline, session_cookie, seconds, profiler):
     auth = with_cpu(stack, lambda: profiler.around("auth", lambda: wrk(
         rp + "/sso/auth", seconds, host=host, cookie=f"__Host-baton_session={session_cookie}", expect=200,
         workdir=stack.dir)))
+    # The login host's half of every redemption on its own: the relying party's
+    # authenticated lookup of alice's session.
+    sid = first_login_sid(os.path.join(stack.dir, "login.sqlite"))
+    credentials = base64.b64encode(f"dashboard:{DASHBOARD_SECRET}".encode()).decode()
+    lookup = with_cpu(stack, lambda: wrk(
+        f"http://127.0.0.1:{stack.login_port}/api/sessions/{sid}", seconds, host=f"127.0.0.1:{stack.login_port}",
+        expect=200, authorization="Basic " + credentials, workdir=stack.dir))
     start = with_cpu(stack, lambda: pipeline.start(seconds))
     # Enough fresh states that minting does not run out before its time is up.
     handoffs = start["handoffs"] + pipeline.start(seconds * 2)["handoffs"]
@@ -495,6 +516,7 @@ def bench(stack, pipeline, session_cookie, seconds, profiler):
 
     print_row("GET /healthz", healthz, "nginx 302", nginx["rps"], nginx["p50_us"], nginx["p99_us"])
     print_row("/sso/auth (signed in)", auth, "nginx 302", nginx["rps"], nginx["p50_us"], nginx["p99_us"])
+    print_row("back-channel lookup", lookup, "nginx 302", nginx["rps"], nginx["p50_us"], nginx["p99_us"])
     print_row("/sso/start", start, "nginx 302", nginx["rps"], nginx["p50_us"], nginx["p99_us"])
     print_row("mint (/handoff -> 302)", mint, "Ed25519 sign", sign_rate, sign_us, sign_us,
               note=f"({len(tokens)} tokens from {len(handoffs)} states)")
@@ -507,7 +529,8 @@ def bench(stack, pipeline, session_cookie, seconds, profiler):
               f"(303 + session cookie, per the RP's baton_redemptions; {result['new_sessions']} new rp_sessions rows; "
               f"wrk saw {result['ok']} 303s), {result['failed']} failed {result['refused'] or ''}, "
               f"{result['unanswered']} cut off unanswered when wrk stopped", flush=True)
-    failed = [name for name, result in (("healthz", healthz), ("auth", auth), ("start", start), ("mint", mint))
+    failed = [name for name, result in (("healthz", healthz), ("auth", auth), ("lookup", lookup), ("start", start),
+                                        ("mint", mint))
               if result["bad"] or result["status_errors"]]
     for name in failed:
         print(f"warning: {name} had unexpected answers", flush=True)

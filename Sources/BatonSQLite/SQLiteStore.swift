@@ -85,8 +85,7 @@ public final class SQLiteStore: Sendable {
     }
 
     /// ``checkpoint()`` on a queue of its own: it writes and syncs the database file,
-    /// which must not hold up a thread that serves requests (the event loops run Swift's
-    /// tasks in `baton`).
+    /// which must not hold up one of the few threads that run Swift's tasks.
     public func checkpointInBackground() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             Self.checkpointQueue.async { continuation.resume(with: Result { try self.checkpoint() }) }

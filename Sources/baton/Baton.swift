@@ -2,8 +2,6 @@ import ArgumentParser
 import BatonServer
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 
 /// `baton`: the command line of PROTOCOL.md "Running it".
 struct Baton: AsyncParsableCommand {
@@ -17,20 +15,12 @@ struct Baton: AsyncParsableCommand {
         ])
 }
 
-/// What every command does first: tasks on the event loops, files it creates private
-/// (umask 077: keys, secrets, databases and their -wal/-shm), logging, and the
-/// open-file limit raised to the hard one, since each connection (a host's, or the
-/// attack suite's) is a file descriptor.
+/// What every command does first: files it creates private (umask 077: keys, secrets,
+/// databases and their -wal/-shm), logging, and the open-file limit raised to the hard
+/// one, since each connection (a host's, or the attack suite's) is a file descriptor.
 @main
 enum Entry {
     static func main() async {
-        // Swift's tasks run on NIO's event loops, the threads the servers, the back
-        // channel's client and PostgreSQL already use: a handler's await then continues
-        // where its connection lives instead of crossing to another pool of threads and
-        // back (a quarter of a redemption's CPU went to those crossings). Anything slow
-        // and blocking therefore stays off tasks: bcrypt, the SQLite writer and
-        // checkpoints have queues of their own.
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         umask(0o077)
         bootstrapLogging()
         // Nothing logged here on success: a host file's `log_format` is not read yet, and
