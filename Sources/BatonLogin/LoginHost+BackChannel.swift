@@ -22,8 +22,7 @@ extension LoginHost {
                 return json(#"{"error":"session_ended"}"#, status: .notFound)
             }
             metrics.lookups.answered.increment()
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: info.json())))
+            return json(ByteBuffer(bytes: info.json()), status: .ok)
         } catch {
             metrics.lookups.unavailable.increment()
             logger.event(.storeUnavailable, "store failure", metadata: ["error": .string(String(describing: error))])
@@ -33,8 +32,7 @@ extension LoginHost {
 
     private func authenticatedClient(_ request: Request) -> ClientRegistry.Client? {
         guard let header = request.headers[.authorization], header.utf8.count <= 1024,
-            // "Basic " in any case, without lowercasing the whole header.
-            header.utf8.prefix(5).map({ $0 | 0x20 }) == Array("basic".utf8), header.utf8.dropFirst(5).first == UInt8(ascii: " "),
+            header.prefix(6).lowercased() == "basic ",
             let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
             let credentials = String(data: decoded, encoding: .utf8),
             let colon = credentials.firstIndex(of: ":")
@@ -45,6 +43,10 @@ extension LoginHost {
     }
 
     private func json(_ body: String, status: HTTPResponse.Status) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        json(ByteBuffer(string: body), status: status)
+    }
+
+    private func json(_ body: ByteBuffer, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 }

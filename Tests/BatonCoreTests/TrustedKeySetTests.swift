@@ -207,6 +207,12 @@ struct TrustedKeySetCachingTests {
         second = try TokenForge(seedByte: 0x42)
     }
 
+    /// A verifier trusting `keys`, and a minter signing with the first key.
+    private func handoff(through keys: TrustedKeySet) async -> (verifier: HandoffVerifier, minter: HandoffMinter) {
+        let verifier = HandoffVerifier(issuer: VerifierFixture.issuer, audience: "dashboard", keys: keys, clock: clock)
+        return (verifier, await HandoffMinter(issuer: VerifierFixture.issuer, key: first.signingKey, clock: clock))
+    }
+
     /// What verifying a freshly minted token gives: nil when it verifies.
     private func refusal(_ verifier: HandoffVerifier, _ minter: HandoffMinter) async throws -> BatonError? {
         let minted = try await minter.mint(audience: "dashboard", sid: "sid", state: VerifierFixture.state)
@@ -282,8 +288,7 @@ struct TrustedKeySetCachingTests {
     func staleKeysAreDropped() async throws {
         let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 30)
         let keys = TrustedKeySet(fetchingCacheableWith: { try await endpoint.serve() }, clock: clock, maxStale: 600)
-        let verifier = HandoffVerifier(issuer: VerifierFixture.issuer, audience: "dashboard", keys: keys, clock: clock)
-        let minter = await HandoffMinter(issuer: VerifierFixture.issuer, key: first.signingKey, clock: clock)
+        let (verifier, minter) = await handoff(through: keys)
         func verifies() async throws -> BatonError? { try await refusal(verifier, minter) }
         #expect(try await verifies() == nil)  // fetched at t0
         await endpoint.setFailing(true)
@@ -309,8 +314,7 @@ struct TrustedKeySetCachingTests {
     func checksHonourMaxAge() async throws {
         let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 60)
         let keys = keySet(endpoint)
-        let verifier = HandoffVerifier(issuer: VerifierFixture.issuer, audience: "dashboard", keys: keys, clock: clock)
-        let minter = await HandoffMinter(issuer: VerifierFixture.issuer, key: first.signingKey, clock: clock)
+        let (verifier, minter) = await handoff(through: keys)
         func verifies() async throws -> BatonError? { try await refusal(verifier, minter) }
         #expect(try await verifies() == nil)
         // Withdrawn (compromised, say): only the second key is published from now on.
@@ -327,8 +331,7 @@ struct TrustedKeySetCachingTests {
     func checksWithClockGoingBack() async throws {
         let endpoint = CacheableJWKSEndpoint(JWKSDocument(keys: [first.signingKey.publicJWK]), maxAge: 60)
         let keys = keySet(endpoint)
-        let verifier = HandoffVerifier(issuer: VerifierFixture.issuer, audience: "dashboard", keys: keys, clock: clock)
-        let minter = await HandoffMinter(issuer: VerifierFixture.issuer, key: first.signingKey, clock: clock)
+        let (verifier, minter) = await handoff(through: keys)
         let minted = try await minter.mint(audience: "dashboard", sid: "sid", state: VerifierFixture.state)
         _ = try await verifier.verify(minted.token)
         #expect(await endpoint.fetches == 1)
