@@ -11,9 +11,10 @@ public enum Redirects {
         // browser might normalise into something else.
         guard raw.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
         // Browsers treat `\` as `/` in URLs: `/\evil.example` is protocol-relative.
-        guard !raw.contains("\\") else { return nil }
-        let bytes = Array(raw.utf8)
-        if bytes.count > 1, bytes[1] == UInt8(ascii: "/") { return nil }
+        guard !raw.utf8.contains(UInt8(ascii: "\\")) else { return nil }
+        if raw.utf8.dropFirst().first == UInt8(ascii: "/") { return nil }
+        // Nothing percent-encoded: decoding would give `raw` back, already checked.
+        guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
         // Decode once and check again, so `/%2F%2Fevil` or `/%5Cevil` cannot become an
         // authority after some proxy decodes it. Byte for byte: as `Character`s,
         // `/%2F%CC%81evil` decodes to `/` and `/` + U+0301, which is no `//`.

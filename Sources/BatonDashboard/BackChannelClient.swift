@@ -8,16 +8,27 @@ import NIOSSL
 /// The relying party's calls to the login host: `GET /api/sessions/{sid}` with HTTP
 /// Basic, and the JWKS. No redirect is ever followed, and every failure is
 /// `store_unavailable` (fail closed) except a clear 404, which is `session_ended`.
+///
+/// The session lookups, one per redemption, go over ``BackChannelConnections``; the
+/// JWKS, fetched once in a while, through `http`.
 public struct BackChannelClient: LoginSessionDirectory {
     let http: HTTPClient
     let baseURL: String
     let authorization: String
+    let connections: BackChannelConnections
 
-    /// A client for the login host at `baseURL`, authenticating as `clientID`.
-    public init(http: HTTPClient, baseURL: String, clientID: String, clientSecret: String) {
+    /// A client for the login host at `baseURL`, authenticating as `clientID`, trusting
+    /// `trustRoots` (a `ca_file`, the same as `http` was made with) or else the system's
+    /// trust store.
+    public init(
+        http: HTTPClient, baseURL: String, clientID: String, clientSecret: String, trustRoots: [NIOSSLCertificate]? = nil
+    ) {
         self.http = http
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.authorization = "Basic " + Data("\(clientID):\(clientSecret)".utf8).base64EncodedString()
+        self.connections = BackChannelConnections(
+            url: self.baseURL, group: http.eventLoopGroup, tls: Self.tlsConfiguration(trustRoots: trustRoots),
+            connectTimeout: Self.connectTimeout, deadline: Self.deadline)
     }
 
     /// An HTTP client fit for the back channel (and the login host's logout deliveries):
@@ -29,10 +40,11 @@ public struct BackChannelClient: LoginSessionDirectory {
     /// which a redemption is answered (PROTOCOL.md), and over the login host's own 3 s
     /// store deadline, so that its 503 arrives rather than a timeout.
     static let deadline: TimeAmount = .seconds(4)
+    static let connectTimeout: TimeAmount = .seconds(2)
 
     public static func makeHTTPClient(trustRoots: [NIOSSLCertificate]? = nil) -> HTTPClient {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(2), read: Self.deadline)
+        configuration.timeout = .init(connect: Self.connectTimeout, read: Self.deadline)
         configuration.tlsConfiguration = tlsConfiguration(trustRoots: trustRoots)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -51,15 +63,16 @@ public struct BackChannelClient: LoginSessionDirectory {
         guard let encoded = sid.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) else {
             throw .sessionEnded
         }
-        let (status, body): (Int, ByteBuffer)
+        let answer: BackChannelConnections.Answer
         do {
-            (status, body) = try await get("/api/sessions/" + encoded, authorized: true)
+            answer = try await connections.get(
+                "/api/sessions/" + encoded, headers: [("Authorization", authorization), ("Accept", "application/json")])
         } catch {
             throw .storeUnavailable
         }
-        switch status {
+        switch answer.status {
         case 200:
-            guard let info = try? SessionInfo(json: Array(buffer: body)) else {
+            guard let info = try? SessionInfo(json: Array(buffer: answer.body)) else {
                 throw .storeUnavailable
             }
             return info
@@ -87,16 +100,6 @@ public struct BackChannelClient: LoginSessionDirectory {
         return FetchedJWKS(
             document: try JWKSDocument(json: Array(buffer: body)),
             maxAge: FetchedJWKS.maxAge(cacheControl: cacheControl.isEmpty ? nil : cacheControl))
-    }
-
-    private func get(_ path: String, authorized: Bool) async throws -> (Int, ByteBuffer) {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = .GET
-        if authorized { request.headers.add(name: "Authorization", value: authorization) }
-        request.headers.add(name: "Accept", value: "application/json")
-        let response = try await http.execute(request, timeout: Self.deadline)
-        let body = try await response.body.collect(upTo: 64 * 1024)
-        return (Int(response.status.code), body)
     }
 }
 

@@ -32,9 +32,14 @@ extension LoginHost {
 
     private func authenticatedClient(_ request: Request) -> ClientRegistry.Client? {
         guard let header = request.headers[.authorization], header.utf8.count <= 1024,
-            header.prefix(6).lowercased() == "basic ",
-            let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-            let credentials = String(data: decoded, encoding: .utf8),
+            header.prefix(6).lowercased() == "basic "
+        else { return nil }
+        // The credentials, without the optional whitespace HTTP allows around them.
+        var encoded = header.utf8.dropFirst(6)
+        while let first = encoded.first, first == 0x20 || first == 0x09 { encoded.removeFirst() }
+        while let last = encoded.last, last == 0x20 || last == 0x09 { encoded.removeLast() }
+        guard let decoded = Data(base64Encoded: Data(encoded)),
+            let credentials = String(validating: decoded, as: UTF8.self),
             let colon = credentials.firstIndex(of: ":")
         else { return nil }
         let clientID = String(credentials[..<colon])

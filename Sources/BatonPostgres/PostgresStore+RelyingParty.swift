@@ -169,7 +169,7 @@ extension RPSession {
             timelineText, lastSeen, lastValidated
         ) = try row.decode(
             (String, String, String, String, String, String, String, String, String, String, Double, Double, String, Double, Double).self)
-        guard let timeline = try? JSONDecoder().decode(HandoffTimeline.self, from: Data(timelineText.utf8)) else {
+        guard let timeline = HandoffTimeline(json: timelineText) else {
             throw StoreError("rp_sessions row has an unreadable timeline")
         }
         self.init(

@@ -43,7 +43,7 @@ extension SQLiteStore: RPSessionStore {
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM rp_sessions WHERE id_hash = ?"), arguments: [idHash])
             else { return nil }
             let timelineText: String = row["timeline"]
-            guard let timeline = try? JSONDecoder().decode(HandoffTimeline.self, from: Data(timelineText.utf8)) else {
+            guard let timeline = HandoffTimeline(json: timelineText) else {
                 throw StoreError("rp_sessions row has an unreadable timeline")
             }
             return RPSession(

@@ -127,9 +127,13 @@ public final class SQLiteStore: Sendable {
     /// read itself. A reader never waits for the writer (WAL), so this blocks only for
     /// as long as SQLite reads, or for ``busyTimeout`` at most in the rare case another
     /// process holds what a reader needs (WAL recovery after a crash).
+    ///
+    /// `body` runs one SELECT, with no BEGIN and COMMIT around it: a single statement is
+    /// its own read transaction in SQLite and sees one snapshot of the WAL, which is all
+    /// the isolation one statement needs. Anything reading twice uses ``scan``.
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try pool.read(body)
+            return try pool.unsafeRead(body)
         } catch let error as DatabaseError {
             throw StoreError("sqlite read failed: \(error.resultCode)")
         }

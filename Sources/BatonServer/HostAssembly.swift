@@ -47,7 +47,8 @@ public enum HostAssembly {
         let store = try await opened(
             store, file.database, poolSize: file.databasePoolSize, logger: logger ?? Logger(label: "baton.rp.\(file.host.clientID)"))
         let backChannel = BackChannelClient(
-            http: http, baseURL: file.host.loginBackChannelURL, clientID: file.host.clientID, clientSecret: file.host.clientSecret)
+            http: http, baseURL: file.host.loginBackChannelURL, clientID: file.host.clientID, clientSecret: file.host.clientSecret,
+            trustRoots: file.caFile?.certificates)
         let metrics = HostMetrics()
         let keys: TrustedKeySet
         if let trusted = file.trustedKeys {

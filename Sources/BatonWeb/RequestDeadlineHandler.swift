@@ -19,7 +19,14 @@ public final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChann
 
     private let timeout: TimeAmount
     private var context: ChannelHandlerContext?
-    private var deadline: Scheduled<Void>?
+    /// When the request on the clock began (its first byte); nil between requests.
+    private var startedAt: NIODeadline?
+    /// The one timer of this connection. It is never cancelled per request: when it fires
+    /// it closes the connection if the request on the clock is overdue, moves itself to
+    /// that request's deadline if it is not, and lapses if none is (the next request's
+    /// first byte schedules it again). A busy keep-alive connection so pays one timer per
+    /// timeout, not a schedule and a cancel per request.
+    private var timer: Scheduled<Void>?
 
     /// A handler that allows each request `timeout` from its first byte to its end.
     public init(timeout: TimeAmount) {
@@ -34,7 +41,9 @@ public final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChann
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
+        timer?.cancel()
+        timer = nil
+        startedAt = nil
         self.context = nil
     }
 
@@ -42,7 +51,7 @@ public final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChann
         switch unwrapInboundIn(data) {
         case .head: arm()
         case .body: break
-        case .end: disarm()
+        case .end: startedAt = nil
         }
         context.fireChannelRead(data)
     }
@@ -51,16 +60,24 @@ public final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChann
     /// request is being read belong to it, or (pipelined) to the next one, which the
     /// same deadline then covers until its head.
     fileprivate func arm() {
-        guard deadline == nil, let context else { return }
-        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-            deadline = nil
-            context.close(promise: nil)
-        }
+        guard startedAt == nil, context != nil else { return }
+        let now = NIODeadline.now()
+        startedAt = now
+        if timer == nil { schedule(at: now + timeout) }
     }
 
-    private func disarm() {
-        deadline?.cancel()
-        deadline = nil
+    private func schedule(at deadline: NIODeadline) {
+        guard let context else { return }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timer = nil
+            guard let startedAt else { return }
+            let due = startedAt + timeout
+            if due <= .now() {
+                context.close(promise: nil)
+            } else {
+                schedule(at: due)
+            }
+        }
     }
 }
 

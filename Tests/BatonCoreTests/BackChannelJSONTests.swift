@@ -70,5 +70,27 @@ struct BackChannelJSONTests {
         let read = try JSONDecoder().decode(HandoffTimeline.self, from: Data(timeline.json.utf8))
         #expect(read == timeline)
         #expect(try StrictJSON.parseObject(Array(timeline.json.utf8)).count == 9)
+        #expect(HandoffTimeline(json: timeline.json) == timeline)
+    }
+
+    @Test("a timeline written by JSONEncoder (rows stored before) reads back; a broken one does not")
+    func timelineReadsEncoderOutput() throws {
+        let timeline = HandoffTimeline(
+            startedAtMs: 1_796_000_000_123, callbackAtMs: 1_796_000_001_456, iat: 1_796_000_001, exp: 1_796_000_011,
+            jtiPrefix: "ab/cd\u{e9}", verifyMs: 12.75, burnMs: 0, backChannelMs: 3e-06, finishedAtMs: 1_796_000_001_460)
+        let encoded = String(decoding: try JSONEncoder().encode(timeline), as: UTF8.self)
+        #expect(HandoffTimeline(json: encoded) == timeline)
+        // Unknown members are ignored, as JSONDecoder ignores them.
+        #expect(HandoffTimeline(json: String(timeline.json.dropLast()) + #","later":true}"#) == timeline)
+        for broken in [
+            String(timeline.json.replacing(#""iat":1796000001,"#, with: "")),
+            String(timeline.json.replacing(#""iat":1796000001"#, with: #""iat":"1796000001""#)),
+            String(timeline.json.replacing(#""iat":1796000001"#, with: #""iat":1796000001.5"#)),
+            String(timeline.json.replacing(#""burnMs":0"#, with: #""burnMs":"0""#)),
+            String(timeline.json.dropLast()), "", "[]",
+        ] {
+            #expect(broken != timeline.json)
+            #expect(HandoffTimeline(json: broken) == nil, "\(broken)")
+        }
     }
 }

@@ -207,7 +207,7 @@ struct TLSTests {
     /// the login host answered (a 404), `.storeUnavailable` when it could not be asked.
     static func lookUp(_ url: String, trusting roots: [NIOSSLCertificate]?) async -> BatonError? {
         let http = BackChannelClient.makeHTTPClient(trustRoots: roots)
-        let client = BackChannelClient(http: http, baseURL: url, clientID: "dashboard", clientSecret: "secret")
+        let client = BackChannelClient(http: http, baseURL: url, clientID: "dashboard", clientSecret: "secret", trustRoots: roots)
         let outcome: BatonError?
         do {
             _ = try await client.lookUp(sid: "unknown")

@@ -27,6 +27,8 @@ public struct SignInStateSealer: Sendable {
 
     let key: SymmetricKey
     public let clientID: String
+    /// The MAC keyed and fed its domain-separation prefix once; each tag starts from a copy.
+    private let primed: HMAC<SHA256>
 
     /// A sealer whose key is derived from the relying party's client secret, so that
     /// every replica of one relying party opens the states of the others.
@@ -35,12 +37,18 @@ public struct SignInStateSealer: Sendable {
         self.key = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: SymmetricKey(data: Array(secret.utf8)), salt: Array("baton".utf8),
             info: Array("sign-in state v1 \(clientID)".utf8), outputByteCount: 32)
+        var primed = HMAC<SHA256>(key: key)
+        primed.update(data: Array("baton-state-v1\u{0}\(clientID)\u{0}".utf8))
+        self.primed = primed
     }
 
     /// A new sign-in back to `returnTo` (already a checked local path), started at `now`.
     public func start(returnTo: String, at now: Date) -> SignInState {
         var random = SystemRandomNumberGenerator()
-        let nonce = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &random) }
+        var nonce: [UInt8] = []
+        nonce.reserveCapacity(16)
+        // Eight bytes per call to the system generator, not one.
+        for _ in 0..<2 { withUnsafeBytes(of: random.next() as UInt64) { nonce.append(contentsOf: $0) } }
         let started = Self.milliseconds(now)
         let body = nonce + Self.bytes(started)
         let state = Base64URL.encode(body + tag(body, returnTo))
@@ -77,8 +85,7 @@ public struct SignInStateSealer: Sendable {
     }
 
     private func tag(_ body: [UInt8], _ returnTo: String) -> [UInt8] {
-        var mac = HMAC<SHA256>(key: key)
-        mac.update(data: Array("baton-state-v1\u{0}\(clientID)\u{0}".utf8))
+        var mac = primed
         mac.update(data: body)
         mac.update(data: Array(returnTo.utf8))
         return Array(Array(mac.finalize()).prefix(16))

@@ -169,6 +169,28 @@ public struct HandoffTimeline: Sendable, Equatable, Codable {
         text.integer("finishedAtMs", finishedAtMs)
         return String(decoding: text.close(), as: UTF8.self)
     }
+
+    /// The stored form read back (what ``json`` or JSONEncoder wrote; members it does not
+    /// know are ignored, as JSONDecoder ignores them), or nil when a member is missing or
+    /// is not of its type. Read on every `/sso/auth`, so without Foundation's decoder.
+    public init?(json: String) {
+        guard let members = try? StrictJSON.parseObject(Array(json.utf8)) else { return nil }
+        var values: [String: JSONValue] = [:]
+        for (name, value) in members { values[name] = value }
+        func integer(_ name: String) -> Int64? { values[name]?.integerValue }
+        func number(_ name: String) -> Double? {
+            guard case .number(let text)? = values[name], let value = Double(text), value.isFinite else { return nil }
+            return value
+        }
+        guard let startedAtMs = integer("startedAtMs"), let callbackAtMs = integer("callbackAtMs"),
+            let iat = integer("iat"), let exp = integer("exp"), let jtiPrefix = values["jtiPrefix"]?.stringValue,
+            let verifyMs = number("verifyMs"), let burnMs = number("burnMs"), let backChannelMs = number("backChannelMs"),
+            let finishedAtMs = integer("finishedAtMs")
+        else { return nil }
+        self.init(
+            startedAtMs: startedAtMs, callbackAtMs: callbackAtMs, iat: iat, exp: exp, jtiPrefix: jtiPrefix,
+            verifyMs: verifyMs, burnMs: burnMs, backChannelMs: backChannelMs, finishedAtMs: finishedAtMs)
+    }
 }
 
 /// What burning a jti found.
