@@ -104,7 +104,7 @@ struct LogoutDispatcherTests {
         logger.logLevel = .critical
         let dispatcher = LogoutDispatcher(
             store: store, clients: clients, mint: { _, _ in "a.b.c" }, http: http, clock: clock, logger: logger,
-            attemptTimeout: .seconds(4))
+            attemptTimeout: .seconds(8))
         try await store.insertUser(User(id: "u", username: "alice", displayName: "Alice", passwordHash: "h", createdAt: clock.now()))
         func endSession(_ sid: String, handedTo client: String) async throws {
             try await store.insertLoginSession(
@@ -127,12 +127,14 @@ struct LogoutDispatcherTests {
         // The hung relying party's delivery goes out first and hangs.
         try await endSession("sid-hung", handedTo: "hung")
         let first = Task { await dispatcher.deliverDue() }
-        #expect(await waitFor(.seconds(3)) { hung.connections == 1 } != nil, "the hung delivery was attempted")
+        // Bounded generously: the first look at the queue is a durable write, and a disk
+        // that the whole suite keeps busy can take seconds over its fsync.
+        #expect(await waitFor(.seconds(10)) { hung.connections == 1 } != nil, "the hung delivery was attempted")
 
         // Then another person signs out of the dashboard: delivered at once, not after the hang.
         try await endSession("sid-dashboard", handedTo: "dashboard")
         dispatcher.poke()
-        let took = try await waitFor(.seconds(6)) {
+        let took = try await waitFor(.seconds(7)) {
             try await !store.pendingLogoutDeliveries().contains { $0.clientID == "dashboard" }
         }
         let elapsed = try #require(took, "the dashboard's delivery was never acknowledged")
