@@ -20,8 +20,10 @@ import Synchronization
 ///
 /// At most ``maximumConnections`` are open; a request beyond them waits for one to come
 /// free. A connection is reused only after a complete answer that allows keep-alive. A
-/// reused connection the login host closed while it sat idle (its idle timeout) is
-/// retried once on a new one, before any answer: a GET has no effect to repeat.
+/// reused connection the login host closed while it sat idle (its idle timeout, a reset,
+/// a TLS close without close_notify) is retried once on a new one, before any answer: a
+/// GET has no effect to repeat. One deadline covers a request from end to end: the wait
+/// for a connection, connecting, the answer and the retry.
 final class BackChannelConnections: Sendable {
     /// Where the login host is, parsed once.
     struct Target: Sendable, Equatable {
@@ -77,7 +79,14 @@ final class BackChannelConnections: Sendable {
     private struct PoolState {
         var idle: [any Channel] = []
         var open = 0
-        var waiters: [CheckedContinuation<(any Channel)?, Never>] = []
+        var waiters = CircularBuffer<Waiter>()
+        var nextWaiter: UInt64 = 0
+
+        /// The waiter `id`, taken out of the queue; nil when it was served already.
+        mutating func removeWaiter(_ id: UInt64) -> Waiter? {
+            guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return waiters.remove(at: index)
+        }
 
         /// An idle connection, or a new slot, or nil when every slot is taken.
         mutating func take() -> Taken? {
@@ -97,6 +106,13 @@ final class BackChannelConnections: Sendable {
         case slot
     }
 
+    /// A request waiting for a slot: handed a connection, or nil to open its own in the
+    /// slot it is given, or `.timedOut` when its deadline came first.
+    private struct Waiter {
+        var id: UInt64
+        var continuation: CheckedContinuation<Result<(any Channel)?, BackChannelFailure>, Never>
+    }
+
     /// Connections to `url`, on `group`, with `tls` for an `https` URL.
     init(url: String, group: any EventLoopGroup, tls: TLSConfiguration?, connectTimeout: TimeAmount, deadline: TimeAmount) {
         let target = Target(url: url)
@@ -108,22 +124,24 @@ final class BackChannelConnections: Sendable {
         self.sslContext = target?.tls == true ? tls.flatMap { try? NIOSSLContext(configuration: $0) } : nil
     }
 
-    /// `GET basePath + path` with `headers`; the status and the whole body.
+    /// `GET basePath + path` with `headers`; the status and the whole body. The deadline
+    /// covers all of it: the wait for a connection, connecting, the answer, and the retry.
     func get(_ path: String, headers: [(String, String)]) async throws -> Answer {
         guard let target else { throw BackChannelFailure.unusableURL }
+        let due = NIODeadline.now() + deadline
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.basePath + path)
         head.headers.add(name: "Host", value: target.hostHeader)
         for (name, value) in headers { head.headers.add(name: name, value: value) }
-        var (channel, reused) = try await checkOut()
+        var (channel, reused) = try await checkOut(due: due)
         while true {
             do {
-                let answer = try await send(head, on: channel)
+                let answer = try await send(head, on: channel, due: due)
                 checkIn(channel, keepAlive: answer.keepAlive)
                 return Answer(status: answer.status, body: answer.body)
-            } catch BackChannelFailure.closedBeforeAnswer where reused {
+            } catch BackChannelFailure.closedBeforeAnswer where reused && NIODeadline.now() < due {
                 // The login host closed it while it sat idle: once more, on a new connection.
                 channel.close(promise: nil)
-                channel = try await connect()
+                channel = try await connect(due: due)
                 reused = false
             } catch {
                 discard(channel)
@@ -132,9 +150,9 @@ final class BackChannelConnections: Sendable {
         }
     }
 
-    private func send(_ head: HTTPRequestHead, on channel: any Channel) async throws -> LookupAnswer {
+    private func send(_ head: HTTPRequestHead, on channel: any Channel, due: NIODeadline) async throws -> LookupAnswer {
         let promise = channel.eventLoop.makePromise(of: LookupAnswer.self)
-        let timeout = channel.eventLoop.scheduleTask(in: deadline) {
+        let timeout = channel.eventLoop.scheduleTask(deadline: due) {
             promise.fail(BackChannelFailure.timedOut)
             channel.close(promise: nil)
         }
@@ -147,23 +165,32 @@ final class BackChannelConnections: Sendable {
     }
 
     /// An idle connection (`reused`), or a new one in a free slot, waiting for either
-    /// when every slot is taken.
-    private func checkOut() async throws -> (channel: any Channel, reused: Bool) {
+    /// when every slot is taken, until `due` at most.
+    private func checkOut(due: NIODeadline) async throws -> (channel: any Channel, reused: Bool) {
         var taken = state.withLock { $0.take() }
         if taken == nil {
-            let handed: (any Channel)? = await withCheckedContinuation { continuation in
-                let now: Taken? = state.withLock { state in
-                    if let now = state.take() { return now }
-                    state.waiters.append(continuation)
-                    return nil
+            var timer: Scheduled<Void>?
+            let handed = await withCheckedContinuation { (continuation: CheckedContinuation<Result<(any Channel)?, BackChannelFailure>, Never>) in
+                enum Now { case taken(Taken), queued(UInt64) }
+                let now: Now = state.withLock { state in
+                    if let now = state.take() { return .taken(now) }
+                    let id = state.nextWaiter
+                    state.nextWaiter += 1
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return .queued(id)
                 }
                 switch now {
-                case .idle(let channel): continuation.resume(returning: channel)
-                case .slot: continuation.resume(returning: nil)
-                case nil: break
+                case .taken(.idle(let channel)): continuation.resume(returning: .success(channel))
+                case .taken(.slot): continuation.resume(returning: .success(nil))
+                case .queued(let id):
+                    // Unless a connection comes free first, the deadline takes the waiter out.
+                    timer = group.any().scheduleTask(deadline: due) { [self] in
+                        state.withLock { $0.removeWaiter(id) }?.continuation.resume(returning: .failure(.timedOut))
+                    }
                 }
             }
-            taken = handed.map { .idle($0) } ?? .slot
+            timer?.cancel()
+            taken = try handed.get().map { Taken.idle($0) } ?? Taken.slot
         }
         switch taken {
         case .idle(let channel) where channel.isActive:
@@ -171,29 +198,32 @@ final class BackChannelConnections: Sendable {
         case .idle(let channel):
             // Its slot is this request's now: a new connection in it.
             channel.close(promise: nil)
-            return (try await connect(), false)
+            return (try await connect(due: due), false)
         case .slot, nil:
-            return (try await connect(), false)
+            return (try await connect(due: due), false)
         }
     }
 
-    /// Opens a connection in a slot the caller holds; frees the slot if that fails.
-    private func connect() async throws -> any Channel {
+    /// Opens a connection in a slot the caller holds, within the connect timeout and
+    /// before `due`; frees the slot if that fails.
+    private func connect(due: NIODeadline) async throws -> any Channel {
         do {
-            return try await openChannel()
+            return try await openChannel(due: due)
         } catch {
             release()
             throw error
         }
     }
 
-    private func openChannel() async throws -> any Channel {
+    private func openChannel(due: NIODeadline) async throws -> any Channel {
         guard let target else { throw BackChannelFailure.unusableURL }
         if target.tls, sslContext == nil { throw BackChannelFailure.unusableTLS }
+        let left = due - NIODeadline.now()
+        guard left > .zero else { throw BackChannelFailure.timedOut }
         let sslContext = self.sslContext
         let maximumBody = Self.maximumBody
         let bootstrap = ClientBootstrap(group: group)
-            .connectTimeout(connectTimeout)
+            .connectTimeout(min(connectTimeout, left))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -212,12 +242,12 @@ final class BackChannelConnections: Sendable {
     /// the answer did not allow keep-alive.
     private func checkIn(_ channel: any Channel, keepAlive: Bool) {
         guard keepAlive, channel.isActive else { return discard(channel) }
-        let waiter: CheckedContinuation<(any Channel)?, Never>? = state.withLock { state in
+        let waiter: Waiter? = state.withLock { state in
             if !state.waiters.isEmpty { return state.waiters.removeFirst() }
             state.idle.append(channel)
             return nil
         }
-        waiter?.resume(returning: channel)
+        waiter?.continuation.resume(returning: .success(channel))
     }
 
     /// Closes `channel`; its slot goes to the first waiter, or is freed.
@@ -227,12 +257,12 @@ final class BackChannelConnections: Sendable {
     }
 
     private func release() {
-        let waiter: CheckedContinuation<(any Channel)?, Never>? = state.withLock { state in
+        let waiter: Waiter? = state.withLock { state in
             if !state.waiters.isEmpty { return state.waiters.removeFirst() }
             state.open -= 1
             return nil
         }
-        waiter?.resume(returning: nil)
+        waiter?.continuation.resume(returning: .success(nil))
     }
 }
 
@@ -323,7 +353,9 @@ final class LookupHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let pending {
             self.pending = nil
-            pending.fail(error)
+            // Before any answer, a reset or a TLS close without close_notify is how a peer
+            // that dropped an idle connection shows itself: as retryable as a clean close.
+            pending.fail(head == nil ? BackChannelFailure.closedBeforeAnswer : error)
         }
         context.close(promise: nil)
     }

@@ -63,13 +63,19 @@ struct BackChannelConnectionsTests {
     @Test("a body over 64 KiB, a malformed answer and a silent server all fail; the pool still serves after")
     func failuresFailClosed() async throws {
         try await ScriptedServer.with { server in
-            let pool = Self.pool(server.port, deadline: .milliseconds(500))
+            // Deadlines far from what these take, but for the silent server's: the whole
+            // test run shares two cores, and a busy machine stalls every task for a while.
+            let pool = Self.pool(server.port, deadline: .seconds(20))
             await #expect(throws: BackChannelFailure.tooLarge) { try await pool.get("/big", headers: []) }
             await #expect(throws: (any Error).self) { try await pool.get("/garbage", headers: []) }
+            let answered = try await pool.get("/ok", headers: [])
+            #expect(answered.status == 200)
+            let short = Self.pool(server.port, deadline: .seconds(3))
             let started = ContinuousClock.now
-            await #expect(throws: BackChannelFailure.timedOut) { try await pool.get("/silent", headers: []) }
-            #expect(ContinuousClock.now - started < .seconds(3))
-            let after = try await pool.get("/ok", headers: [])
+            await #expect(throws: BackChannelFailure.timedOut) { try await short.get("/silent", headers: []) }
+            #expect(ContinuousClock.now - started < .seconds(8))
+            // The timed-out connection gave its slot back, and nothing of it is reused.
+            let after = try await short.get("/ok", headers: [])
             #expect(after.status == 200)
         }
     }
@@ -101,6 +107,38 @@ struct BackChannelConnectionsTests {
             #expect(statuses.count == count && statuses.allSatisfy { $0 == 200 })
             #expect(server.accepted <= BackChannelConnections.maximumConnections)
             #expect(server.maximumOpen <= BackChannelConnections.maximumConnections)
+        }
+    }
+
+    @Test("the deadline covers the wait for a connection: with every connection hung, the queued lookups fail on time too")
+    func deadlineCoversTheQueue() async throws {
+        try await ScriptedServer.with { server in
+            // One deadline from end to end: every lookup fails at about 5 s. Were the wait
+            // not covered, the queued ones would get their own 5 s after it, at 10 s. (Long
+            // enough that a machine the whole test run keeps busy still tells the two apart.)
+            let pool = Self.pool(server.port, deadline: .seconds(5))
+            let count = BackChannelConnections.maximumConnections + 16
+            let started = ContinuousClock.now
+            let failures = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<count {
+                    group.addTask {
+                        do {
+                            _ = try await pool.get("/silent", headers: [])
+                            return false
+                        } catch {
+                            return true
+                        }
+                    }
+                }
+                var failures = 0
+                for await failed in group where failed { failures += 1 }
+                return failures
+            }
+            #expect(failures == count)
+            #expect(ContinuousClock.now - started < .seconds(8), "queued lookups waited past their deadline")
+            // Every slot came back: a lookup after all that is answered.
+            let after = try await pool.get("/ok", headers: [])
+            #expect(after.status == 200)
         }
     }
 
