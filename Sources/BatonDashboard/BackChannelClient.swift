@@ -63,7 +63,7 @@ public struct BackChannelClient: LoginSessionDirectory {
         guard let encoded = sid.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) else {
             throw .sessionEnded
         }
-        let answer: BackChannelConnections.Answer
+        let answer: LookupAnswer
         do {
             answer = try await connections.get(
                 "/api/sessions/" + encoded, headers: [("Authorization", authorization), ("Accept", "application/json")])

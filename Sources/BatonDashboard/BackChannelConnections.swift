@@ -57,11 +57,6 @@ final class BackChannelConnections: Sendable {
         }
     }
 
-    struct Answer: Sendable {
-        var status: Int
-        var body: ByteBuffer
-    }
-
     static let maximumConnections = 64
     static let maximumBody = 64 * 1024
 
@@ -126,7 +121,7 @@ final class BackChannelConnections: Sendable {
 
     /// `GET basePath + path` with `headers`; the status and the whole body. The deadline
     /// covers all of it: the wait for a connection, connecting, the answer, and the retry.
-    func get(_ path: String, headers: [(String, String)]) async throws -> Answer {
+    func get(_ path: String, headers: [(String, String)]) async throws -> LookupAnswer {
         guard let target else { throw BackChannelFailure.unusableURL }
         let due = NIODeadline.now() + deadline
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.basePath + path)
@@ -137,7 +132,7 @@ final class BackChannelConnections: Sendable {
             do {
                 let answer = try await send(head, on: channel, due: due)
                 checkIn(channel, keepAlive: answer.keepAlive)
-                return Answer(status: answer.status, body: answer.body)
+                return answer
             } catch BackChannelFailure.closedBeforeAnswer where reused && NIODeadline.now() < due {
                 // The login host closed it while it sat idle: once more, on a new connection.
                 channel.close(promise: nil)
@@ -284,6 +279,7 @@ struct LookupRequest: Sendable {
     var answer: EventLoopPromise<LookupAnswer>
 }
 
+/// A whole answer, and whether its connection may be reused.
 struct LookupAnswer: Sendable {
     var status: Int
     var body: ByteBuffer

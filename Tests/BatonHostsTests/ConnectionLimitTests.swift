@@ -33,12 +33,7 @@ struct ConnectionLimitTests {
                 return try await Self.healthz(port: port)
             }()
             // Bounded: 40 bytes at most (8 s), far beyond the 1 s deadline and within the body.
-            var sent = 0
-            while slow.isOpen, sent < 40 {
-                try? await slow.send("a")
-                sent += 1
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let sent = try await slow.trickle()
             let held = slow.closedAt.map { $0 - started }
             await slow.close()
             #expect(try await answeredMeanwhile == 200, "another client's /healthz while the body trickled")
@@ -74,12 +69,7 @@ struct ConnectionLimitTests {
                     if attempt == 3 { Issue.record("the second request never began within the first one's deadline") }
                     continue
                 }
-                var sent = 0
-                while client.isOpen, sent < 40 {
-                    try? await client.send("a")
-                    sent += 1
-                    try await Task.sleep(for: .milliseconds(200))
-                }
+                let sent = try await client.trickle()
                 let held = client.closedAt.map { $0 - started }
                 await client.close()
                 #expect(held != nil, "the trickling connection was still open after \(sent) body bytes")
@@ -98,12 +88,7 @@ struct ConnectionLimitTests {
             let slow = try await RawClient.connect(port: port)
             let started = ContinuousClock.now
             try await slow.send("GET / HTTP/1.1\r\nHost: login.localhost:8080\r\nX-Slow: ")
-            var sent = 0
-            while slow.isOpen, sent < 40 {
-                try? await slow.send("a")
-                sent += 1
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let sent = try await slow.trickle()
             let held = slow.closedAt.map { $0 - started }
             await slow.close()
             #expect(held != nil, "the trickling connection was still open after \(sent) header bytes")
@@ -246,6 +231,18 @@ final class RawClient: Sendable {
 
     func send(_ text: String) async throws {
         try await channel.writeAndFlush(ByteBuffer(string: text)).get()
+    }
+
+    /// Sends a byte every 200 ms while the connection is open, 40 at most (8 s, far
+    /// beyond the deadlines tested); how many were sent.
+    func trickle() async throws -> Int {
+        var sent = 0
+        while isOpen, sent < 40 {
+            try? await send("a")
+            sent += 1
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return sent
     }
 
     /// Sends `GET path` and returns the status of the response, nil if none came within
