@@ -21,6 +21,7 @@ extension RelyingPartyHost {
         let response: Response
         switch decision {
         case .admitted(let session):
+            // The answer ``inlineForwardAuth(_:)`` gives from memory too: keep them alike.
             result = .ok
             response = Self.identityResponse(session.identity)
         case .signedOut:
@@ -48,6 +49,28 @@ extension RelyingPartyHost {
         }
         metrics.forwardAuth[result].increment()
         return response
+    }
+
+    /// `/sso/auth` answered on the connection's event loop (``InlineResponder``) when the
+    /// gate can admit the session from memory (``SessionGate/decisionFromMemory(cookie:requiredGroups:)``):
+    /// the same 200, headers and metrics as ``forwardAuth(_:)``, without the hop to a task
+    /// and back. Any other outcome, and every request while requests are logged (debug),
+    /// is left to ``forwardAuth(_:)``.
+    public var inlineForwardAuth: (path: String, answer: InlineResponder.Answer) {
+        (ForwardAuthMiddleware<BatonRequestContext>.path, { head in inlineForwardAuth(head) })
+    }
+
+    func inlineForwardAuth(_ head: HTTPRequest) -> HTTPResponse? {
+        guard logger.logLevel > .debug, let target = head.path, !target.contains("#") else { return nil }
+        let stopwatch = Stopwatch()
+        let query = target.firstIndex(of: "?").map { FormFields(encoded: target[target.index(after: $0)...]) } ?? FormFields(encoded: "")
+        let decision = gate.decisionFromMemory(cookie: BatonCookie.session.value(in: head.headerFields), requiredGroups: query.all("group"))
+        guard case .admitted(let session) = decision else { return nil }
+        var response = Self.identityResponse(session.identity)
+        securityHeaders.apply(to: &response.headers)
+        metrics.forwardAuth[.ok].increment()
+        stopwatch.record(in: metrics.forwardAuthDuration)
+        return HTTPResponse(status: response.status, headerFields: response.headers)
     }
 
     /// Where to send a person who is not signed in: this relying party's `/sso/start`,

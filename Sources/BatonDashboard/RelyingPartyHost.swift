@@ -22,6 +22,8 @@ public struct RelyingPartyHost: Sendable {
     let handoffPrefix: String
     let logoutVerifier: LogoutTokenVerifier
     let pages: Pages
+    /// On every response, the router's and those answered inline.
+    let securityHeaders: SecurityHeadersMiddleware<BatonRequestContext>
     let metrics: RelyingPartyMetrics
     let metricsEndpoint: MetricsEndpoint
     let clock: any BatonClock
@@ -71,6 +73,10 @@ public struct RelyingPartyHost: Sendable {
         // Behind a proxy every path but /sso/ may belong to the app: the pages' stylesheet too.
         pages.stylesheetPath = "/sso/baton.css"
         self.pages = pages
+        self.securityHeaders = SecurityHeadersMiddleware(
+            contentSecurityPolicy: SecurityHeadersMiddleware<BatonRequestContext>.policy(),
+            strictTransportSecurity: configuration.strictTransportSecurity.header(forOrigin: configuration.publicOrigin),
+            pages: pages, site: configuration.title)
         self.clock = clock
         self.logger = logger ?? Logger(label: "baton.rp.\(configuration.clientID)")
     }
@@ -79,11 +85,7 @@ public struct RelyingPartyHost: Sendable {
     public func router() -> Router<BatonRequestContext> {
         let router = Router(context: BatonRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger))
-        router.add(
-            middleware: SecurityHeadersMiddleware(
-                contentSecurityPolicy: SecurityHeadersMiddleware<BatonRequestContext>.policy(),
-                strictTransportSecurity: configuration.strictTransportSecurity.header(forOrigin: configuration.publicOrigin),
-                pages: pages, site: configuration.title))
+        router.add(middleware: securityHeaders)
         // Before the safe-methods rule: `/sso/auth` answers every method alike.
         router.add(middleware: ForwardAuthMiddleware { request in await forwardAuth(request) })
         router.add(middleware: ReadinessMiddleware(probe: store, logger: logger))

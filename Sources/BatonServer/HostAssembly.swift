@@ -84,22 +84,29 @@ public enum HostAssembly {
     /// request must arrive whole within its timeout (a trickled head or body is cut
     /// off), an idle keep-alive connection closes after the idle timeout, and
     /// connections beyond the cap are closed at once. With `tls`, HTTP/1.1 over TLS
-    /// only, each new connection with the certificate `tls` holds when it arrives.
+    /// only, each new connection with the certificate `tls` holds when it arrives. With
+    /// `inline`, the requests for its path that its answer can decide at once are answered
+    /// on the event loop (``InlineResponder``), the others by `router`.
     public static func application(
         router: Router<BatonRequestContext>, listen: ListenAddress, connections: ConnectionSettings = ConnectionSettings(),
-        tls: ServerCertificate? = nil, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        tls: ServerCertificate? = nil, inline: (path: String, answer: InlineResponder.Answer)? = nil, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let count = ConnectionCount(limit: connections.maxConnections, logger: logger)
         let requestTimeout = TimeAmount(connections.requestTimeout)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionCapHandler(count: count), RequestDeadlineHandler(timeout: requestTimeout)],
             idleTimeout: TimeAmount(connections.idleTimeout))
-        let server =
-            tls.map { certificate in
-                HTTPServerBuilder { responder in
-                    TLSServerChannel(base: HTTP1Channel(responder: responder, configuration: http1), certificate: certificate)
-                }
-            } ?? .http1(configuration: http1)
+        let server = HTTPServerBuilder { responder -> any ServerChildChannel in
+            let http = HTTP1Channel(responder: responder, configuration: http1)
+            switch (tls, inline) {
+            case (nil, nil): return http
+            case (let certificate?, nil): return TLSServerChannel(base: http, certificate: certificate)
+            case (nil, let inline?): return InlineChannel(base: http, path: inline.path, answer: inline.answer)
+            case (let certificate?, let inline?):
+                return TLSServerChannel(base: InlineChannel(base: http, path: inline.path, answer: inline.answer), certificate: certificate)
+            }
+        }
         return Application(
             router: router,
             server: server,

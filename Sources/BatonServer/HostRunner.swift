@@ -107,7 +107,8 @@ public struct HostRunner: Sendable {
                     servers.append(
                         HostAssembly.application(
                             router: host.router(), listen: file.listen, connections: fitted(file.connections, file.host.clientID),
-                            tls: try certificate(file.tls, file.host.clientID), logger: Logger(label: "baton.rp.\(file.host.clientID)")))
+                            tls: try certificate(file.tls, file.host.clientID), inline: host.inlineForwardAuth,
+                            logger: Logger(label: "baton.rp.\(file.host.clientID)")))
                     gates.append(host.gate)
                 }
                 // Stopped after the servers: the last requests' activity is written too.

@@ -38,8 +38,13 @@ public enum BatonCookie: String, Sendable {
     /// cookie exists at most once per host, so a second copy is a forgery and which one
     /// to believe is not a question worth answering.
     public func value(in request: Request) -> String? {
+        value(in: request.headers)
+    }
+
+    /// The value request headers `headers` carry, by the same rules.
+    public func value(in headers: HTTPFields) -> String? {
         var found: ArraySlice<UInt8>?
-        for header in request.headers[values: .cookie] {
+        for header in headers[values: .cookie] {
             for pair in Self.pairs(in: header) where pair.starts(with: namePrefix) {
                 guard found == nil else { return nil }
                 found = pair.dropFirst(namePrefix.count)

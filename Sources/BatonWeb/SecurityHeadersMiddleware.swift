@@ -42,15 +42,21 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
             response = pages.problem(
                 error.status, title: "Bad request", explanation: "The request could not be understood.", site: site, retryURL: "/")
         }
+        apply(to: &response.headers)
+        return response
+    }
+
+    /// Adds the headers to a response's `headers`: what ``handle(_:context:next:)`` does
+    /// to every response, for one answered outside the router.
+    public func apply(to headers: inout HTTPFields) {
         // A handler may allow caching of a public document (the JWKS); every other
         // response, error pages included, is no-store.
-        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
-        response.headers[.referrerPolicy] = "no-referrer"
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.contentSecurityPolicy] = contentSecurityPolicy
-        response.headers[.xFrameOptions] = "DENY"
-        if let strictTransportSecurity { response.headers[.strictTransportSecurity] = strictTransportSecurity }
-        return response
+        if headers[.cacheControl] == nil { headers[.cacheControl] = "no-store" }
+        headers[.referrerPolicy] = "no-referrer"
+        headers[.xContentTypeOptions] = "nosniff"
+        headers[.contentSecurityPolicy] = contentSecurityPolicy
+        headers[.xFrameOptions] = "DENY"
+        if let strictTransportSecurity { headers[.strictTransportSecurity] = strictTransportSecurity }
     }
 }
 

@@ -1,6 +1,7 @@
 import BatonCore
 import BatonLogin
 import BatonServer
+import BatonWeb
 import BatonTestSupport
 import Foundation
 import Hummingbird
@@ -141,7 +142,8 @@ struct ConnectionLimitTests {
     /// Serves a login host with `request_timeout_seconds` of 1 s on a free port, runs
     /// `body`, and stops the host within a bound.
     static func serve(
-        requestTimeout: Double = Self.requestTimeout, maxConnections: Int = 10_000, _ body: @Sendable (Int) async throws -> Void
+        requestTimeout: Double = Self.requestTimeout, maxConnections: Int = 10_000, idleTimeout: Duration = .seconds(30),
+        inline: (path: String, answer: InlineResponder.Answer)? = nil, _ body: @Sendable (Int) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-conn-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -157,8 +159,8 @@ struct ConnectionLimitTests {
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = HostAssembly.application(
             router: host.router(), listen: file.listen,
-            connections: ConnectionSettings(requestTimeout: .seconds(requestTimeout), maxConnections: maxConnections),
-            logger: logger, onServerRunning: { readyContinuation.yield($0) })
+            connections: ConnectionSettings(requestTimeout: .seconds(requestTimeout), maxConnections: maxConnections, idleTimeout: idleTimeout),
+            inline: inline, logger: logger, onServerRunning: { readyContinuation.yield($0) })
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {

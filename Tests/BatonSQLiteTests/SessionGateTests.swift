@@ -259,6 +259,45 @@ struct SessionGateTests {
         }
     }
 
+    @Test("from memory: the check's decision for a fresh cached session, else nil with nothing asked, ended or written")
+    func decisionFromMemory() async throws {
+        try await withTemporaryStore { store in
+            let clock = ManualClock(at(0))
+            let directory = FakeDirectory(.live)
+            // A cache that outlives the test's steps, so that only the rules decide.
+            let gate = SessionGate(
+                clientID: "dashboard", store: store, directory: directory, clock: clock,
+                policy: .init(idleTimeout: 600, revalidateInterval: 30, revalidateGrace: 300, cacheLifetime: .seconds(600)))
+            try await Self.insert(store)
+            try await Self.insert(store, cookie: "theirs", clientID: "reports")
+            #expect(gate.decisionFromMemory(cookie: nil) == .signedOut(nil))
+            #expect(gate.decisionFromMemory(cookie: "cookie-1") == nil, "never read: not in memory")
+            guard case .admitted = await gate.check(cookie: "cookie-1") else { Issue.record("not admitted"); return }
+            #expect(await gate.check(cookie: "theirs") == .signedOut(nil))
+            #expect(gate.decisionFromMemory(cookie: "theirs") == .signedOut(nil), "another relying party's session never passes")
+            clock.advance(by: 10)
+            guard case .admitted(let session) = gate.decisionFromMemory(cookie: "cookie-1") else { Issue.record("not admitted"); return }
+            #expect(session.identity.username == "alice")
+            guard case .notPermitted = gate.decisionFromMemory(cookie: "cookie-1", requiredGroups: ["finance"]) else {
+                Issue.record("a group rule was not applied")
+                return
+            }
+            // Due for revalidation: only check may ask the login host.
+            clock.advance(by: 20)
+            #expect(gate.decisionFromMemory(cookie: "cookie-1") == nil)
+            #expect(directory.callCount == 0)
+            guard case .admitted = await gate.check(cookie: "cookie-1") else { Issue.record("not admitted"); return }
+            #expect(directory.callCount == 1)
+            guard case .admitted = gate.decisionFromMemory(cookie: "cookie-1") else { Issue.record("not admitted after revalidation"); return }
+            // Idle past its timeout: only check may end it, and nothing was ended here.
+            clock.advance(by: 601)
+            #expect(gate.decisionFromMemory(cookie: "cookie-1") == nil)
+            #expect(try await Self.stored(store) != nil)
+            #expect(await gate.check(cookie: "cookie-1") == .signedOut(.idle))
+            #expect(gate.decisionFromMemory(cookie: "cookie-1") == nil, "an ended session is forgotten")
+        }
+    }
+
     @Test("a store that fails lets nothing pass")
     func storeFailure() async throws {
         try await withTemporaryDirectory { directory in

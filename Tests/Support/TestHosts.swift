@@ -44,6 +44,17 @@ public struct TestHosts: Sendable {
     public let ports: [String: Int]
     /// Each relying party's back-channel secret, by client id.
     public let secrets: [String: String]
+    /// How many `/sso/auth` checks each relying party answered on the event loop
+    /// (``InlineResponder``) rather than through its router, by client id.
+    public let inlineAnswers: [String: InlineAnswerCount]
+
+    /// A count that tests read while the hosts run.
+    public final class InlineAnswerCount: Sendable {
+        private let count = Atomic<Int>(0)
+        public var value: Int { count.load(ordering: .relaxed) }
+        public func add() { count.add(1, ordering: .relaxed) }
+        public init() {}
+    }
 
     /// A new browser profile with an empty cookie jar.
     public func browser() -> Browser {
@@ -90,6 +101,8 @@ public struct TestHosts: Sendable {
         public var hasher = PasswordHasher(cost: 4)
         /// The dashboard's `allowed_groups` (empty: anyone).
         public var dashboardAllowedGroups: [String] = []
+        /// The relying parties' connection bounds (`baton serve`'s defaults).
+        public var rpConnections = ConnectionSettings()
 
         /// Defaults.
         public init() {}
@@ -176,11 +189,23 @@ public struct TestHosts: Sendable {
                     let reports = relyingParty("reports", "Reports", reportsOrigin, reportsStore)
                     // The relying parties listen on ports chosen before the login host was
                     // built (HummingbirdTesting's `.live` would pick its own), on 127.0.0.1.
+                    // Served as `baton serve` serves them, `/sso/auth` answered inline where it can be.
                     let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
-                    let apps = [(dashboard, rpPorts["dashboard"]!), (reports, rpPorts["reports"]!)].map { host, port in
-                        Application(
-                            router: host.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)),
-                            onServerRunning: { _ in readyContinuation.yield() }, logger: logger)
+                    let inlineAnswers = ["dashboard": InlineAnswerCount(), "reports": InlineAnswerCount()]
+                    let apps = [(dashboard, "dashboard"), (reports, "reports")].map { host, id in
+                        let inline = host.inlineForwardAuth
+                        let count = inlineAnswers[id]!
+                        return HostAssembly.application(
+                            router: host.router(), listen: ListenAddress(port: rpPorts[id]!), connections: options.rpConnections,
+                            inline: (
+                                inline.path,
+                                { head in
+                                    let answer = inline.answer(head)
+                                    if answer != nil { count.add() }
+                                    return answer
+                                }
+                            ),
+                            logger: logger, onServerRunning: { _ in readyContinuation.yield() })
                     }
                     let serviceGroup = ServiceGroup(configuration: .init(services: apps, gracefulShutdownSignals: [], logger: logger))
                     let failure = FailureNote()
@@ -217,7 +242,7 @@ public struct TestHosts: Sendable {
                                 "dashboard.localhost:8081": "http://127.0.0.1:\(ports["dashboard"]!)",
                                 "reports.localhost:8082": "http://127.0.0.1:\(ports["reports"]!)",
                             ],
-                            ports: ports, secrets: secrets)
+                            ports: ports, secrets: secrets, inlineAnswers: inlineAnswers)
                         let outcome: Result<T, any Error>
                         do {
                             outcome = .success(try await body(hosts))

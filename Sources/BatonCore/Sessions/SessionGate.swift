@@ -98,20 +98,19 @@ public final class SessionGate: Sendable {
     /// The decision for a request carrying session cookie `cookie` (nil: none), with the
     /// request's own group rule `requiredGroups` (`/sso/auth?group=…`; empty: none).
     public func check(cookie: String?, requiredGroups: [String] = []) async -> Decision {
-        guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 256 else { return .signedOut(nil) }
+        guard let idHash = Self.idHash(cookie) else { return .signedOut(nil) }
         let stored: RPSession?
         do {
-            stored = try await read(idHash: Secrets.hash(cookie))
+            stored = try await read(idHash: idHash)
         } catch {
             return .storeUnavailable
         }
         guard let stored, stored.clientID == clientID else { return .signedOut(nil) }
         var session = withLearned(stored)
         let now = clock.now()
-        if now >= session.expiresAt { return await end(session, .expired) }
-        if now.timeIntervalSince(session.lastSeen) >= policy.idleTimeout { return await end(session, .idle) }
+        if let ending = ending(of: session, at: now) { return await end(session, ending) }
         var refresh: RPSessionRefresh?
-        if policy.revalidateInterval > 0, now.timeIntervalSince(session.lastValidated) >= policy.revalidateInterval {
+        if revalidationDue(session, at: now) {
             switch await revalidate(loginSID: session.loginSID) {
             case .success(let info) where info.sid == session.loginSID:
                 session.lastValidated = now
@@ -125,6 +124,49 @@ public final class SessionGate: Sendable {
                 }
             }
         }
+        return admission(of: session, refresh: refresh, at: now, requiredGroups: requiredGroups)
+    }
+
+    /// The decision ``check(cookie:requiredGroups:)`` would make, when it can be made
+    /// from memory alone, at once: the session is in the cache and fresh there, and it
+    /// neither ends nor is due to be revalidated now. Nil otherwise, and then nothing
+    /// has changed: ask ``check(cookie:requiredGroups:)``. It is the same decision by
+    /// the same rules, for a caller that must not wait (a forward-auth check answered
+    /// on its connection's event loop).
+    public func decisionFromMemory(cookie: String?, requiredGroups: [String] = []) -> Decision? {
+        guard let idHash = Self.idHash(cookie) else { return .signedOut(nil) }
+        guard let stored = cached(idHash: idHash, at: ContinuousClock.now) else { return nil }
+        guard stored.clientID == clientID else { return .signedOut(nil) }
+        let session = withLearned(stored)
+        let now = clock.now()
+        guard ending(of: session, at: now) == nil, !revalidationDue(session, at: now) else { return nil }
+        return admission(of: session, refresh: nil, at: now, requiredGroups: requiredGroups)
+    }
+
+    /// The store's key for a session cookie; nil for none, an empty one or one longer
+    /// than Baton ever sets.
+    private static func idHash(_ cookie: String?) -> String? {
+        guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 256 else { return nil }
+        return Secrets.hash(cookie)
+    }
+
+    /// Why `session` ends now, if it does: past its absolute or its idle lifetime.
+    private func ending(of session: RPSession, at now: Date) -> Ending? {
+        if now >= session.expiresAt { return .expired }
+        if now.timeIntervalSince(session.lastSeen) >= policy.idleTimeout { return .idle }
+        return nil
+    }
+
+    private func revalidationDue(_ session: RPSession, at now: Date) -> Bool {
+        policy.revalidateInterval > 0 && now.timeIntervalSince(session.lastValidated) >= policy.revalidateInterval
+    }
+
+    /// The last step for a live session: what it learned (`refresh`, or else a touch when
+    /// its recorded last use is `touchGranularity` old) kept for the next flush, then the
+    /// group rules.
+    private func admission(of session: RPSession, refresh: RPSessionRefresh?, at now: Date, requiredGroups: [String]) -> Decision {
+        var session = session
+        var refresh = refresh
         if refresh == nil, now.timeIntervalSince(session.lastSeen) >= policy.touchGranularity {
             refresh = RPSessionRefresh(idHash: session.idHash, lastSeen: now)
         }
@@ -162,7 +204,7 @@ public final class SessionGate: Sendable {
     /// The stored session, from the cache while it is fresh; an unknown id is never cached.
     private func read(idHash: String) async throws -> RPSession? {
         let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[idHash] }), now - cached.readAt < policy.cacheLifetime { return cached.session }
+        if let cached = cached(idHash: idHash, at: now) { return cached }
         guard let session = try await store.rpSession(idHash: idHash) else {
             _ = cache.withLock { $0.removeValue(forKey: idHash) }
             return nil
@@ -172,6 +214,12 @@ public final class SessionGate: Sendable {
             cache[idHash] = (session, now)
         }
         return session
+    }
+
+    /// The cached copy of a session while it is fresh.
+    private func cached(idHash: String, at now: ContinuousClock.Instant) -> RPSession? {
+        guard let cached = cache.withLock({ $0[idHash] }), now - cached.readAt < policy.cacheLifetime else { return nil }
+        return cached.session
     }
 
     /// How many sessions have something learned that is not written yet.

@@ -1,0 +1,229 @@
+import BatonCore
+import BatonServer
+import BatonTestSupport
+import BatonWeb
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOPosix
+import Testing
+
+/// `/sso/auth` answered on the connection's event loop (``InlineResponder``) when the
+/// session is in the gate's cache: the same answer as the router's, in order on a
+/// pipelined connection, counted in the same metrics, and under the same connection
+/// rules. Raw sockets, so that every byte of the exchange is the test's.
+@Suite("Forward auth: answered on the event loop")
+struct InlineForwardAuthTests {
+    static func check(cookie: String, extra: String = "") -> String {
+        "GET /sso/auth?group=staff HTTP/1.1\r\nHost: dashboard.localhost:8081\r\nX-Original-URI: /reports?q=1\r\n"
+            + "Cookie: __Host-baton_session=\(cookie)\r\n\(extra)\r\n"
+    }
+
+    /// A signed-in session's cookie, read once through `/sso/auth` so that the gate holds it.
+    static func cachedSession(_ hosts: TestHosts) async throws -> String {
+        let browser = try await hosts.signedInBrowser()
+        let cookie = try #require(await browser.jar.value("__Host-baton_session", host: "dashboard.localhost"))
+        #expect(try await browser.get(TestHosts.dashboardOrigin + "/sso/auth").status == 200)
+        return cookie
+    }
+
+    @Test("the inline answer is the router's answer: same status and headers but Date; Connection: close goes to the router")
+    func sameAnswer() async throws {
+        try await TestHosts.run { hosts in
+            let cookie = try await Self.cachedSession(hosts)
+            let client = try await RawClient.connect(port: hosts.ports["dashboard"]!)
+            defer { Task { await client.close() } }
+            let before = hosts.inlineAnswers["dashboard"]!.value
+            let inline = try #require(try await client.exchange(Self.check(cookie: cookie)).first)
+            #expect(hosts.inlineAnswers["dashboard"]!.value == before + 1, "the first check was answered inline")
+            let routed = try #require(try await client.exchange(Self.check(cookie: cookie, extra: "Connection: close\r\n")).first)
+            #expect(hosts.inlineAnswers["dashboard"]!.value == before + 1, "a Connection: close check goes to the router")
+            #expect(inline.status == 200)
+            #expect(inline.header("Baton-User") == "alice")
+            #expect(inline.header("Baton-Groups") == "staff,ops")
+            #expect(inline.header("Cache-Control") == "no-store")
+            #expect(inline.header("Date") != nil)
+            #expect(routed.status == inline.status)
+            #expect(routed.fields.filter { $0.name != "date" } == inline.fields.filter { $0.name != "date" })
+            #expect(routed.body.isEmpty && inline.body.isEmpty)
+        }
+    }
+
+    @Test("pipelined behind a request the router answers, the check's answer comes second")
+    func pipelinedOrder() async throws {
+        try await TestHosts.run { hosts in
+            let cookie = try await Self.cachedSession(hosts)
+            let client = try await RawClient.connect(port: hosts.ports["dashboard"]!)
+            defer { Task { await client.close() } }
+            let before = hosts.inlineAnswers["dashboard"]!.value
+            // The router's /healthz, then three checks, in one write.
+            let healthz = "GET /healthz HTTP/1.1\r\nHost: dashboard.localhost:8081\r\n\r\n"
+            let responses = try await client.exchange(
+                healthz + Self.check(cookie: cookie) + Self.check(cookie: cookie) + Self.check(cookie: cookie), count: 4)
+            #expect(responses.map(\.status) == [200, 200, 200, 200])
+            #expect(responses.first?.body == "ok\n", "the first answer is /healthz's")
+            #expect(responses.dropFirst().allSatisfy { $0.header("Baton-User") == "alice" })
+            // Behind a request that went to the router, the next ones go there too.
+            #expect(hosts.inlineAnswers["dashboard"]!.value == before)
+            // Once it has answered, the connection's next check is answered inline again.
+            #expect(try await client.exchange(Self.check(cookie: cookie)).first?.status == 200)
+            #expect(hosts.inlineAnswers["dashboard"]!.value == before + 1)
+        }
+    }
+
+    @Test("a check with a body, an unknown cookie or a failing group rule goes to the router and gets its answer")
+    func otherChecksGoToTheRouter() async throws {
+        try await TestHosts.run { hosts in
+            let cookie = try await Self.cachedSession(hosts)
+            let client = try await RawClient.connect(port: hosts.ports["dashboard"]!)
+            defer { Task { await client.close() } }
+            let before = hosts.inlineAnswers["dashboard"]!.value
+            let withBody = try await client.exchange(Self.check(cookie: cookie, extra: "Content-Length: 5\r\n") + "hello")
+            #expect(withBody.first?.status == 200)
+            #expect(withBody.first?.header("Baton-User") == "alice")
+            let unknown = try await client.exchange(Self.check(cookie: Secrets.random()))
+            #expect(unknown.first?.status == 401)
+            let group = "GET /sso/auth?group=finance HTTP/1.1\r\nHost: dashboard.localhost:8081\r\nCookie: __Host-baton_session=\(cookie)\r\n\r\n"
+            let refused = try await client.exchange(group)
+            #expect(refused.first?.status == 403)
+            #expect(refused.first?.header("Baton-Error") == "not_permitted")
+            #expect(hosts.inlineAnswers["dashboard"]!.value == before)
+        }
+    }
+
+    @Test("inline answers are counted in baton_forward_auth_checks_total like the router's")
+    func counted() async throws {
+        try await TestHosts.run { hosts in
+            let cookie = try await Self.cachedSession(hosts)
+            let metrics = hosts.browser()
+            func okCount() async throws -> Double? {
+                let page = try await metrics.get(TestHosts.dashboardOrigin + "/metrics", headers: TestHosts.metricsAuthorization)
+                return page.body.split(separator: "\n").first { $0.hasPrefix("baton_forward_auth_checks_total{result=\"ok\"}") }
+                    .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            }
+            let client = try await RawClient.connect(port: hosts.ports["dashboard"]!)
+            defer { Task { await client.close() } }
+            let counted = try #require(try await okCount())
+            let before = hosts.inlineAnswers["dashboard"]!.value
+            for _ in 0..<5 { #expect(try await client.exchange(Self.check(cookie: cookie)).first?.status == 200) }
+            #expect(hosts.inlineAnswers["dashboard"]!.value == before + 5, "all five were answered inline")
+            #expect(try await okCount() == counted + 5)
+        }
+    }
+
+    /// An inline answer for `/probe`, always 204, counting what it answered.
+    static func probe(_ count: TestHosts.InlineAnswerCount) -> (path: String, answer: InlineResponder.Answer) {
+        ("/probe", { _ in
+            count.add()
+            return HTTPResponse(status: .noContent, headerFields: [.contentLength: "0"])
+        })
+    }
+
+    static let probeRequest = "GET /probe HTTP/1.1\r\nHost: login.localhost:8080\r\n\r\n"
+
+    @Test("a connection busy with inline answers only is not closed by the idle timeout; an idle one is")
+    func idleTimeoutSeesInlineAnswers() async throws {
+        let count = TestHosts.InlineAnswerCount()
+        try await ConnectionLimitTests.serve(idleTimeout: .milliseconds(1500), inline: Self.probe(count)) { port in
+            let client = try await RawClient.connect(port: port)
+            defer { Task { await client.close() } }
+            // 5 s of answers, one every 250 ms: over three times the idle timeout.
+            for _ in 0..<20 {
+                #expect(try await client.exchange(Self.probeRequest).first?.status == 204)
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(client.isOpen, "the busy connection was closed")
+            #expect(count.value == 20, "every answer was inline")
+            #expect(await client.waitUntilClosed(within: .seconds(5)) != nil, "the idle connection was never closed")
+        }
+    }
+
+    @Test("inline answers and the router's, pipelined in one write, come back in order")
+    func pipelinedWithTheRouter() async throws {
+        let count = TestHosts.InlineAnswerCount()
+        try await ConnectionLimitTests.serve(inline: Self.probe(count)) { port in
+            let client = try await RawClient.connect(port: port)
+            defer { Task { await client.close() } }
+            let healthz = "GET /healthz HTTP/1.1\r\nHost: login.localhost:8080\r\n\r\n"
+            let responses = try await client.exchange(
+                Self.probeRequest + healthz + Self.probeRequest + healthz + Self.probeRequest, count: 5)
+            // Only the first /probe is answered inline; the others came behind a request the
+            // router had not answered yet, so the router answers them too (404), in order.
+            #expect(responses.map(\.status) == [204, 200, 404, 200, 404])
+            #expect(count.value == 1)
+            // Once the router is done, the next /probe on the connection is inline again.
+            #expect(try await client.exchange(Self.probeRequest).first?.status == 204)
+            #expect(count.value == 2)
+        }
+    }
+
+    @Test("a request for another path, or one only starting with the inline path, goes to the router")
+    func otherPathsGoToTheRouter() async throws {
+        let count = TestHosts.InlineAnswerCount()
+        try await ConnectionLimitTests.serve(inline: Self.probe(count)) { port in
+            let client = try await RawClient.connect(port: port)
+            defer { Task { await client.close() } }
+            for path in ["/probes", "/probe/x", "/healthz", "/probe?x=1"] {
+                _ = try await client.exchange("GET \(path) HTTP/1.1\r\nHost: login.localhost:8080\r\n\r\n")
+            }
+            #expect(count.value == 1, "only /probe?x=1 is /probe")
+        }
+    }
+}
+
+/// One HTTP/1.1 response as a ``RawClient`` received it.
+struct RawResponse {
+    let status: Int
+    /// Header fields in order, names lowercased.
+    let fields: [(name: String, value: String)]
+    let body: String
+
+    func header(_ name: String) -> String? {
+        fields.first { $0.name == name.lowercased() }?.value
+    }
+
+    /// The complete responses at the start of `text` (a body by `Content-Length` only).
+    static func parse(_ text: String) -> [RawResponse] {
+        var responses: [RawResponse] = []
+        var rest = Substring(text)
+        while let end = rest.range(of: "\r\n\r\n") {
+            let lines = rest[..<end.lowerBound].components(separatedBy: "\r\n")
+            guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/1.1 "), let status = Int(statusLine.dropFirst(9).prefix(3)) else {
+                break
+            }
+            let fields = lines.dropFirst().compactMap { line -> (name: String, value: String)? in
+                guard let colon = line.firstIndex(of: ":") else { return nil }
+                return (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            }
+            let length = fields.first { $0.name == "content-length" }.flatMap { Int($0.value) } ?? 0
+            let bodyStart = end.upperBound
+            guard rest.utf8.distance(from: bodyStart, to: rest.endIndex) >= length else { break }
+            let bodyEnd = rest.utf8.index(bodyStart, offsetBy: length)
+            responses.append(RawResponse(status: status, fields: fields, body: String(rest[bodyStart..<bodyEnd])))
+            rest = rest[bodyEnd...]
+        }
+        return responses
+    }
+}
+
+extension RawClient {
+    /// Sends `text` and returns the first `count` complete responses received after it,
+    /// or fewer if they did not all come within 5 s.
+    func exchange(_ text: String, count: Int = 1) async throws -> [RawResponse] {
+        let before = receivedText.utf8.count
+        try await send(text)
+        var responses: [RawResponse] = []
+        for _ in 0..<500 {
+            responses = RawResponse.parse(String(receivedText.utf8.dropFirst(before))!)
+            if responses.count >= count || !isOpen { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return Array(responses.prefix(count))
+    }
+}
+
+extension Array where Element == (name: String, value: String) {
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+    }
+}
