@@ -14,6 +14,8 @@ public struct LoginHost: Sendable {
     let minter: HandoffMinter
     let signingKeys: SigningKeySource
     let pages: Pages
+    /// On every response, the router's and those answered inline.
+    let securityHeaders: SecurityHeadersMiddleware<BatonRequestContext>
     /// Answers `/readyz`.
     let probe: any StoreProbe
     let handoffRequests: any HandoffRequestValidating
@@ -66,6 +68,10 @@ public struct LoginHost: Sendable {
         self.minter = HandoffMinter(
             issuer: configuration.publicOrigin, keys: signingKeys, lifetime: configuration.tokenLifetime, clock: clock)
         self.pages = pages
+        self.securityHeaders = SecurityHeadersMiddleware(
+            contentSecurityPolicy: SecurityHeadersMiddleware<BatonRequestContext>.policy(formTargets: configuration.clientOrigins),
+            strictTransportSecurity: configuration.strictTransportSecurity.header(forOrigin: configuration.publicOrigin),
+            pages: pages, site: "Baton login")
         self.probe = store
         self.clock = clock
         self.logger = logger
@@ -83,11 +89,7 @@ public struct LoginHost: Sendable {
     public func router() -> Router<BatonRequestContext> {
         let router = Router(context: BatonRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger))
-        router.add(
-            middleware: SecurityHeadersMiddleware(
-                contentSecurityPolicy: SecurityHeadersMiddleware<BatonRequestContext>.policy(formTargets: configuration.clientOrigins),
-                strictTransportSecurity: configuration.strictTransportSecurity.header(forOrigin: configuration.publicOrigin),
-                pages: pages, site: "Baton login"))
+        router.add(middleware: securityHeaders)
         router.add(middleware: ReadinessMiddleware(probe: probe, logger: logger))
         router.add(middleware: SafeMethodsMiddleware())
         router.get("/") { request, _ in try await home(request) }

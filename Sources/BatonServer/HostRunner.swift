@@ -87,7 +87,7 @@ public struct HostRunner: Sendable {
                 servers.append(
                     HostAssembly.application(
                         router: host.router(), listen: login.listen, connections: fitted(login.connections, "login"),
-                        tls: try certificate(login.tls, "login"), logger: Logger(label: "baton.login")))
+                        tls: try certificate(login.tls, "login"), inline: host.inlineHandoff, logger: Logger(label: "baton.login")))
                 loginStore = store
             }
             if !relyingParties.isEmpty {

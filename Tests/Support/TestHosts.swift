@@ -44,8 +44,9 @@ public struct TestHosts: Sendable {
     public let ports: [String: Int]
     /// Each relying party's back-channel secret, by client id.
     public let secrets: [String: String]
-    /// How many `/sso/auth` checks each relying party answered on the event loop
-    /// (``InlineResponder``) rather than through its router, by client id.
+    /// How many requests each host answered on the event loop (``InlineResponder``)
+    /// rather than through its router: `/handoff` for `login`, `/sso/auth` for each
+    /// relying party by client id.
     public let inlineAnswers: [String: InlineAnswerCount]
 
     /// A count that tests read while the hosts run.
@@ -158,9 +159,8 @@ public struct TestHosts: Sendable {
         let dispatcher = Task { await login.logoutDispatcher?.run() }
         defer { dispatcher.cancel() }
         do {
-            let result = try await Application(router: login.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-                .test(.live) { loginClient in
-                    let loginPort = loginClient.port!
+            let loginPort = try freePort()
+            let result = try await { () async throws -> T in
                     let dashboardStore = try await open("dashboard")
                     let reportsStore = try await open("reports")
                     func relyingParty(
@@ -191,22 +191,33 @@ public struct TestHosts: Sendable {
                     // built (HummingbirdTesting's `.live` would pick its own), on 127.0.0.1.
                     // Served as `baton serve` serves them, `/sso/auth` answered inline where it can be.
                     let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
-                    let inlineAnswers = ["dashboard": InlineAnswerCount(), "reports": InlineAnswerCount()]
-                    let apps = [(dashboard, "dashboard"), (reports, "reports")].map { host, id in
-                        let inline = host.inlineForwardAuth
+                    let inlineAnswers = ["login": InlineAnswerCount(), "dashboard": InlineAnswerCount(), "reports": InlineAnswerCount()]
+                    func counted(_ inline: (path: String, answer: InlineResponder.Answer), _ id: String) -> (
+                        path: String, answer: InlineResponder.Answer
+                    ) {
                         let count = inlineAnswers[id]!
-                        return HostAssembly.application(
-                            router: host.router(), listen: ListenAddress(port: rpPorts[id]!), connections: options.rpConnections,
-                            inline: (
-                                inline.path,
-                                { head in
-                                    let answer = inline.answer(head)
-                                    if answer != nil { count.add() }
-                                    return answer
-                                }
-                            ),
-                            logger: logger, onServerRunning: { _ in readyContinuation.yield() })
+                        return (
+                            inline.path,
+                            { head in
+                                let answer = inline.answer(head)
+                                if answer != nil { count.add() }
+                                return answer
+                            }
+                        )
                     }
+                    // The login host first, so that it stops last.
+                    let apps =
+                        [
+                            HostAssembly.application(
+                                router: login.router(), listen: ListenAddress(port: loginPort), inline: counted(login.inlineHandoff, "login"),
+                                logger: logger, onServerRunning: { _ in readyContinuation.yield() })
+                        ]
+                        + [(dashboard, "dashboard"), (reports, "reports")].map { host, id in
+                            HostAssembly.application(
+                                router: host.router(), listen: ListenAddress(port: rpPorts[id]!), connections: options.rpConnections,
+                                inline: counted(host.inlineForwardAuth, id), logger: logger,
+                                onServerRunning: { _ in readyContinuation.yield() })
+                        }
                     let serviceGroup = ServiceGroup(configuration: .init(services: apps, gracefulShutdownSignals: [], logger: logger))
                     let failure = FailureNote()
                     return try await withThrowingTaskGroup(of: T?.self) { group in
@@ -230,7 +241,7 @@ public struct TestHosts: Sendable {
                         guard started == apps.count else {
                             group.cancelAll()
                             let reason = failure.text ?? "no error"
-                            throw BrowserError.unexpected("a relying party did not start (ports \(rpPorts)): \(reason)")
+                            throw BrowserError.unexpected("a host did not start (ports \(rpPorts), login \(loginPort)): \(reason)")
                         }
                         let ports = ["login": loginPort, "dashboard": rpPorts["dashboard"]!, "reports": rpPorts["reports"]!]
                         let hosts = TestHosts(
@@ -262,7 +273,7 @@ public struct TestHosts: Sendable {
                         group.cancelAll()
                         return try outcome.get()
                     }
-                }
+                }()
             try? await http.shutdown()
             try await backChannelHTTP.shutdown()
             return result

@@ -133,6 +133,16 @@ public final class SigningKeySource: Sendable {
     /// The key that signs now.
     public func activeKey() async -> SigningKey { await currentRing().active(at: clock.now()) }
 
+    /// The key ``activeKey()`` would give at once, or nil when it would first wait for a
+    /// reread of the store (the ring in hand is older than ``maximumAge``). For a caller
+    /// that must not wait: it then asks ``activeKey()``.
+    public func activeKeyInHand() -> SigningKey? {
+        guard store != nil else { return ring().active(at: clock.now()) }
+        let (ring, refresh, stale) = refreshInBackground()
+        if stale, refresh != nil { return nil }
+        return ring.active(at: clock.now())
+    }
+
     /// The JWKS to publish now: pending, active and retiring keys.
     public func jwks() async -> JWKSDocument { await currentRing().jwks(at: clock.now()) }
 

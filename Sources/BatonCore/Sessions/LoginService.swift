@@ -124,6 +124,23 @@ public struct LoginService: Sendable {
         return live
     }
 
+    /// The session ``session(cookie:)`` would give, when memory alone can say so: it is
+    /// cached and fresh there, live, and not due for its touch. Nil otherwise, with
+    /// nothing read, ended or written: then ask ``session(cookie:)``. For a caller that
+    /// must not wait.
+    public func sessionInHand(cookie: String?) -> LoginSession? {
+        guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 256, let session = cached.session(secretHash: Secrets.hash(cookie))
+        else { return nil }
+        let now = clock.now()
+        guard isLive(session, at: now), !touchDue(session, at: now) else { return nil }
+        return session
+    }
+
+    /// Whether ``recordHandoff(sid:to:)`` has nothing to write: this process wrote it.
+    public func handoffRecorded(sid: String, to clientID: String) -> Bool {
+        recorded.contains(sid + " " + clientID)
+    }
+
     /// The live session with public handle `sid`, or nil. Asking is not activity: a
     /// relying party's lookups never keep a login session alive, since one could ask
     /// long after the person has gone; only the person's own requests to the login host
@@ -176,19 +193,27 @@ public struct LoginService: Sendable {
 
     private func live(_ session: LoginSession, touch: Bool = true) async throws -> LoginSession? {
         let now = clock.now()
-        guard now < session.expiresAt, now.timeIntervalSince(session.lastSeen) < timeouts.idle else {
+        guard isLive(session, at: now) else {
             cached.forget(sid: session.sid)
             try await store.endLoginSession(sid: session.sid, queueLogoutAt: now)
             return nil
         }
         guard touch else { return session }
         var touched = session
-        // Sliding idle expiry, written at most once a minute to spare the store.
-        if now.timeIntervalSince(session.lastSeen) >= 60 {
+        if touchDue(session, at: now) {
             try await store.touchLoginSession(sid: session.sid, at: now)
             touched.lastSeen = now
         }
         return touched
+    }
+
+    private func isLive(_ session: LoginSession, at now: Date) -> Bool {
+        now < session.expiresAt && now.timeIntervalSince(session.lastSeen) < timeouts.idle
+    }
+
+    /// Sliding idle expiry, written at most once a minute to spare the store.
+    private func touchDue(_ session: LoginSession, at now: Date) -> Bool {
+        now.timeIntervalSince(session.lastSeen) >= 60
     }
 }
 

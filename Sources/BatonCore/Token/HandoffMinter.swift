@@ -34,11 +34,22 @@ public struct HandoffMinter: Sendable {
     /// A token for `audience` pointing at login session `sid`, bound to the relying
     /// party's `state` through `nonce`.
     public func mint(audience: String, sid: String, state: String) async throws -> Minted {
+        try mint(audience: audience, sid: sid, state: state, key: await keys.activeKey())
+    }
+
+    /// ``mint(audience:sid:state:)`` without waiting: nil, and nothing minted, when the
+    /// signing keys are due for a reread first (``SigningKeySource/activeKeyInHand()``).
+    public func mintInHand(audience: String, sid: String, state: String) throws -> Minted? {
+        guard let key = keys.activeKeyInHand() else { return nil }
+        return try mint(audience: audience, sid: sid, state: state, key: key)
+    }
+
+    private func mint(audience: String, sid: String, state: String, key: SigningKey) throws -> Minted {
         let iat = clock.now().unixSeconds
         let claims = HandoffClaims(
             iss: issuer, aud: audience, sid: sid, jti: Secrets.random(bytes: 18),
             iat: iat, exp: iat + lifetime, nonce: HandoffClaims.nonce(forState: state))
-        let token = try await sign(claims)
+        let token = try sign(claims, with: key)
         return Minted(token: token, jti: claims.jti, iat: claims.iat, exp: claims.exp)
     }
 
@@ -53,7 +64,10 @@ public struct HandoffMinter: Sendable {
     /// Signs `claims` with the active key under the `typ` of their kind: the compact
     /// serialization `header.payload.signature`, each part base64url.
     func sign<Claims: VerifiableClaims>(_ claims: Claims) async throws -> String {
-        let key = await keys.activeKey()
+        try sign(claims, with: await keys.activeKey())
+    }
+
+    private func sign<Claims: VerifiableClaims>(_ claims: Claims, with key: SigningKey) throws -> String {
         var input = headers.encoded(for: key, type: Claims.tokenType)
         input += "." + Base64URL.encode(claims.jsonBytes())
         return input + "." + Base64URL.encode(try key.sign(Array(input.utf8)))

@@ -1,3 +1,4 @@
+import BatonAttack
 import BatonCore
 import BatonServer
 import BatonTestSupport
@@ -225,5 +226,112 @@ extension RawClient {
 extension Array where Element == (name: String, value: String) {
     static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+    }
+}
+
+/// `/handoff` minted on the login host's event loop when memory alone allows it: the
+/// same 302 as the router's, a token that redeems like any other, and never before the
+/// handoff to that relying party is recorded.
+@Suite("Handoff: minted on the event loop")
+struct InlineHandoffTests {
+    /// A `/handoff` request for the dashboard (path and query, from its `/sso/start`) and
+    /// the browser's login cookie, with the login session freshly in the login host's cache.
+    static func handoffRequest(_ hosts: TestHosts, _ browser: Browser) async throws -> (target: String, cookie: String) {
+        let start = try await browser.get(TestHosts.dashboardOrigin + "/sso/start?return_to=%2F")
+        let location = try #require(start.location)
+        let target = try #require(location.range(of: "/handoff?").map { String(location[$0.lowerBound...]) })
+        let cookie = try #require(await browser.jar.value("__Host-baton_login", host: "login.localhost"))
+        // Through the browser once: the session is read (and cached), the handoff recorded.
+        #expect(try await browser.get(TestHosts.loginOrigin + target).status == 302)
+        return (target, cookie)
+    }
+
+    static func get(_ target: String, cookie: String, extra: String = "") -> String {
+        "GET \(target) HTTP/1.1\r\nHost: login.localhost:8080\r\nCookie: __Host-baton_login=\(cookie)\r\n\(extra)\r\n"
+    }
+
+    @Test("the inline 302 is the router's: same headers but Date and the token; Connection: close goes to the router")
+    func sameAnswer() async throws {
+        try await TestHosts.run { hosts in
+            let browser = try await hosts.signedInBrowser()
+            let count = hosts.inlineAnswers["login"]!
+            // The login session stays a second in the cache: on a busy machine, try again.
+            for attempt in 1...3 {
+                let (target, cookie) = try await Self.handoffRequest(hosts, browser)
+                let client = try await RawClient.connect(port: hosts.ports["login"]!)
+                defer { Task { await client.close() } }
+                let before = count.value
+                let inline = try #require(try await client.exchange(Self.get(target, cookie: cookie)).first)
+                guard count.value == before + 1 else {
+                    #expect(attempt < 3, "the handoff was never answered inline")
+                    continue
+                }
+                let routed = try #require(try await client.exchange(Self.get(target, cookie: cookie, extra: "Connection: close\r\n")).first)
+                #expect(count.value == before + 1, "a Connection: close handoff goes to the router")
+                #expect(inline.status == 302 && routed.status == 302)
+                let tokenAt = try #require(inline.header("Location")?.range(of: "token="))
+                let inlineLocation = try #require(inline.header("Location"))
+                let routedLocation = try #require(routed.header("Location"))
+                #expect(routedLocation.hasPrefix(inlineLocation[..<tokenAt.upperBound]))
+                #expect(routedLocation != inlineLocation, "two mints, two tokens")
+                let ignored: Set<String> = ["date", "location"]
+                #expect(routed.fields.filter { !ignored.contains($0.name) } == inline.fields.filter { !ignored.contains($0.name) })
+                #expect(inline.header("Cache-Control") == "no-store")
+                return
+            }
+        }
+    }
+
+    @Test("an inline token redeems like any: sign-ins again at once are minted inline and end signed in")
+    func inlineTokensRedeem() async throws {
+        try await TestHosts.run { hosts in
+            let browser = try await hosts.signedInBrowser()
+            let count = hosts.inlineAnswers["login"]!
+            let before = count.value
+            for _ in 0..<5 {
+                await browser.jar.remove("__Host-baton_session", host: "dashboard.localhost")
+                let trace = try await browser.signIn(rpOrigin: TestHosts.dashboardOrigin, username: "", password: "")
+                #expect(trace.final.status == 200, "ended at \(trace.final.url) with \(trace.final.status)")
+                #expect(trace.callbackURL != nil)
+                #expect(await browser.jar.value("__Host-baton_session", host: "dashboard.localhost") != nil)
+                if count.value > before { break }
+            }
+            #expect(count.value > before, "no handoff was minted inline")
+        }
+    }
+
+    @Test("the first handoff to another relying party is recorded before its token: the router mints it, and it redeems")
+    func firstHandoffToAClientIsRecorded() async throws {
+        try await TestHosts.run { hosts in
+            let browser = try await hosts.signedInBrowser()
+            let count = hosts.inlineAnswers["login"]!
+            let before = count.value
+            // At once, while the login session is in the cache: reports has never been handed this session.
+            let trace = try await browser.signIn(rpOrigin: TestHosts.reportsOrigin, username: "", password: "")
+            #expect(trace.final.status == 200, "ended at \(trace.final.url) with \(trace.final.status)")
+            #expect(count.value == before, "minted inline before the handoff was recorded")
+        }
+    }
+
+    @Test("bad parameters, no session and HEAD go to the router and get its answers")
+    func otherRequestsGoToTheRouter() async throws {
+        try await TestHosts.run { hosts in
+            let browser = try await hosts.signedInBrowser()
+            let (target, cookie) = try await Self.handoffRequest(hosts, browser)
+            let client = try await RawClient.connect(port: hosts.ports["login"]!)
+            defer { Task { await client.close() } }
+            let count = hosts.inlineAnswers["login"]!
+            let before = count.value
+            let duplicated = try await client.exchange(Self.get(target + "&client_id=reports", cookie: cookie))
+            #expect(duplicated.first?.status == 400)
+            let unknown = try await client.exchange(Self.get(target.replacingOccurrences(of: "client_id=dashboard", with: "client_id=nobody"), cookie: cookie))
+            #expect(unknown.first?.status == 400)
+            let signedOut = try await client.exchange(Self.get(target, cookie: Secrets.random()))
+            #expect(signedOut.first?.status == 303)
+            #expect(signedOut.first?.header("Location")?.hasPrefix("/login?continue=") == true)
+            let head = try await client.exchange("HEAD \(target) HTTP/1.1\r\nHost: login.localhost:8080\r\nCookie: __Host-baton_login=\(cookie)\r\n\r\n")
+            #expect(head.first?.status == 405)
+            #expect(count.value == before)
+        }
     }
 }
