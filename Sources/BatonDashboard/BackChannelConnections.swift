@@ -151,7 +151,10 @@ final class BackChannelConnections: Sendable {
             promise.fail(BackChannelFailure.timedOut)
             channel.close(promise: nil)
         }
-        defer { timeout.cancel() }
+        // Cancelled on the connection's event loop the moment the answer is whole, not
+        // when this task next runs: on a busy machine that can be after the deadline, and
+        // the timer would then close a connection that had answered in time.
+        promise.futureResult.whenComplete { _ in timeout.cancel() }
         // A connection closed before the request reached it never sees it: nothing was asked.
         channel.writeAndFlush(LookupRequest(head: head, answer: promise)).whenFailure { _ in
             promise.fail(BackChannelFailure.closedBeforeAnswer)

@@ -63,7 +63,7 @@ extension RelyingPartyHost {
     func inlineForwardAuth(_ head: HTTPRequest) -> HTTPResponse? {
         guard logger.logLevel > .debug, let target = head.path, !target.contains("#") else { return nil }
         let stopwatch = Stopwatch()
-        let query = target.firstIndex(of: "?").map { FormFields(encoded: target[target.index(after: $0)...]) } ?? FormFields(encoded: "")
+        let query = FormFields(queryOf: target)
         let decision = gate.decisionFromMemory(cookie: BatonCookie.session.value(in: head.headerFields), requiredGroups: query.all("group"))
         guard case .admitted(let session) = decision else { return nil }
         var response = Self.identityResponse(session.identity)

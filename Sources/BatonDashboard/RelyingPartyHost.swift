@@ -32,11 +32,13 @@ public struct RelyingPartyHost: Sendable {
     /// A relying party trusting `keys` and asking `directory` about sessions, recording
     /// into `metrics` (a new registry when nil; pass one to count what is built beside
     /// the host, such as its JWKS fetches). Only tests pass `redeemer`, to stand a
-    /// weakened one in for Baton's ``Redeemer``.
+    /// weakened one in for Baton's ``Redeemer``, and `sessionCacheLifetime` (how long a
+    /// session read from the store answers from the gate's memory).
     public init(
         configuration: RelyingPartyConfiguration, store: any RelyingPartyStore & StoreProbe, keys: TrustedKeySet,
         directory: any LoginSessionDirectory, pages: Pages, clock: any BatonClock = SystemClock(),
-        logger: Logger? = nil, redeemer: (any HandoffRedeeming)? = nil, metrics: HostMetrics? = nil
+        logger: Logger? = nil, redeemer: (any HandoffRedeeming)? = nil, metrics: HostMetrics? = nil,
+        sessionCacheLifetime: Duration = .seconds(1)
     ) {
         self.configuration = configuration
         let hostMetrics = metrics ?? HostMetrics()
@@ -65,7 +67,8 @@ public struct RelyingPartyHost: Sendable {
             clientID: configuration.clientID, store: store, directory: directory, clock: clock,
             policy: .init(
                 idleTimeout: configuration.sessionIdleTimeout, revalidateInterval: configuration.revalidateInterval,
-                revalidateGrace: configuration.revalidateGrace, allowedGroups: configuration.allowedGroups))
+                revalidateGrace: configuration.revalidateGrace, allowedGroups: configuration.allowedGroups,
+                cacheLifetime: sessionCacheLifetime))
         self.logoutVerifier = LogoutTokenVerifier(
             issuer: configuration.issuer, audience: configuration.clientID, keys: keys, clock: clock, leeway: configuration.leeway,
             algorithm: configuration.algorithm)

@@ -56,8 +56,7 @@ extension LoginHost {
 
     func inlineHandoff(_ head: HTTPRequest) -> HTTPResponse? {
         guard head.method == .get, logger.logLevel > .debug, let target = head.path, !target.contains("#"),
-            let question = target.firstIndex(of: "?"),
-            case .success(let asked) = handoffAsk(FormFields(encoded: target[target.index(after: question)...])),
+            case .success(let asked) = handoffAsk(FormFields(queryOf: target)),
             let session = service.sessionInHand(cookie: BatonCookie.login.value(in: head.headerFields)),
             service.handoffRecorded(sid: session.sid, to: asked.client.clientID)
         else { return nil }

@@ -31,13 +31,15 @@ public struct LoginHost: Sendable {
     /// `keyFile` as soon as it changes, or from `keyStore` (`signing_keys: "database"`),
     /// so a rotation needs no restart. It records into `metrics` (a new registry when
     /// nil). Only tests pass `handoffRequests`, to stand a weakened check in for the
-    /// client registry.
+    /// client registry, and `sessionCacheLifetime` (how long a login session read by
+    /// cookie answers from memory).
     public init(
         configuration: LoginHostConfiguration, store: any LoginHostStore & StoreProbe, keyRing: SigningKeyRing,
         keyFile: String? = nil, keyStore: (any KeyRingStore)? = nil, pages: Pages,
         hasher: PasswordHasher = PasswordHasher(), clock: any BatonClock = SystemClock(),
         logger: Logger = Logger(label: "baton.login"), handoffRequests: (any HandoffRequestValidating)? = nil,
-        logoutHTTP: HTTPClient? = nil, throttle: (any SignInThrottling)? = nil, metrics: HostMetrics? = nil
+        logoutHTTP: HTTPClient? = nil, throttle: (any SignInThrottling)? = nil, metrics: HostMetrics? = nil,
+        sessionCacheLifetime: Duration = CachedLoginSessions.defaultLifetime
     ) async {
         self.configuration = configuration
         let hostMetrics = metrics ?? HostMetrics()
@@ -52,7 +54,7 @@ public struct LoginHost: Sendable {
             store: store, hasher: hasher, clock: clock, timeouts: configuration.sessionTimeouts,
             throttle: CountedThrottle(
                 base: throttle ?? LoginThrottle(limits: configuration.throttle, clock: clock), refused: metrics.throttleRefused,
-                delayed: metrics.throttleDelayed))
+                delayed: metrics.throttleDelayed), cacheLifetime: sessionCacheLifetime)
         let keysFrom = keyStore == nil ? "file" : "database"
         let onEvent: @Sendable (SigningKeySource.Event) -> Void = { [logger] event in
             switch event {

@@ -98,14 +98,12 @@ public enum HostAssembly {
             additionalChannelHandlers: [ConnectionCapHandler(count: count), RequestDeadlineHandler(timeout: requestTimeout)],
             idleTimeout: TimeAmount(connections.idleTimeout))
         let server = HTTPServerBuilder { responder -> any ServerChildChannel in
-            let http = HTTP1Channel(responder: responder, configuration: http1)
-            switch (tls, inline) {
-            case (nil, nil): return http
-            case (let certificate?, nil): return TLSServerChannel(base: http, certificate: certificate)
-            case (nil, let inline?): return InlineChannel(base: http, path: inline.path, answer: inline.answer)
-            case (let certificate?, let inline?):
-                return TLSServerChannel(base: InlineChannel(base: http, path: inline.path, answer: inline.answer), certificate: certificate)
+            func secured(_ base: some ServerChildChannel) -> any ServerChildChannel {
+                tls.map { TLSServerChannel(base: base, certificate: $0) } ?? base
             }
+            let http = HTTP1Channel(responder: responder, configuration: http1)
+            guard let inline else { return secured(http) }
+            return secured(InlineChannel(base: http, path: inline.path, answer: inline.answer))
         }
         return Application(
             router: router,

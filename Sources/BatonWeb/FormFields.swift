@@ -59,6 +59,13 @@ public struct FormFields: Sendable {
         self.init(encoded: Substring(request.uri.query ?? ""))
     }
 
+    /// The query string of request target `target` (`/path?query`): what follows the
+    /// first `?`, none when there is none. The caller refuses a target with a fragment
+    /// (`#`), which a request never carries.
+    public init(queryOf target: String) {
+        self.init(encoded: target.firstIndex(of: "?").map { target[target.index(after: $0)...] } ?? "")
+    }
+
     /// The body of a form post, at most `limit` bytes (larger is 413).
     public static func body(of request: Request, limit: Int = 16 * 1024) async throws -> FormFields {
         let buffer: ByteBuffer

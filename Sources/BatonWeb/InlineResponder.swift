@@ -18,11 +18,20 @@ import Synchronization
 /// headers, no body), or nil to let Hummingbird answer it. It must not block: it runs
 /// on the event loop. The handler adds the `Date` header Hummingbird would.
 ///
+/// At most ``answersPerRead`` requests of one read are answered here: a client that
+/// pipelines thousands of requests must not hold the event loop, which its other
+/// connections share, for longer than that many answers take; the rest of the read
+/// goes to the router, whose work runs off the loop, one request at a time.
+///
 /// A request is only answered here when nothing passed on to Hummingbird on this
 /// connection is still unanswered (else the answers of pipelined requests would overtake
-/// each other), when it declares no body (`Content-Length` other than 0,
-/// `Transfer-Encoding`) and does not ask to close the connection (`Connection: close`,
-/// which Hummingbird's connection loop honours): those pass on. It sits right after
+/// each other); when the channel is writable (else answers would pile up in memory for a
+/// client that sends and never reads: passed on, they meet Hummingbird's backpressure,
+/// which stops reading); when it declares no body (`Content-Length` other than 0,
+/// `Transfer-Encoding`); and when neither it nor an earlier request asked to close the
+/// connection (`Connection: close`, which Hummingbird's connection loop honours by
+/// answering nothing after it) and the connection's output is not closed. Every other
+/// request passes on. It sits right after
 /// Hummingbird's `HTTPConnectionStateHandler` (Baton's `InlineChannel` puts it there), so
 /// the idle timeout and a graceful shutdown count its requests as they count any other,
 /// and so do the request deadline and the connection cap, which come before.
@@ -42,6 +51,16 @@ public final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandle
     private var held: HTTPRequest?
     /// Whether this read's answers still wait for a flush.
     private var unflushed = false
+    /// A request asked to close the connection, or its output is closed: nothing more
+    /// is answered here. (NIO's decoder already yields no request after one that asks
+    /// to close; this does not rely on it.)
+    private var closing = false
+
+    /// How many requests of one read may be answered here; proxies send one request at
+    /// a time per connection.
+    public static let answersPerRead = 8
+    /// What is left of that for the read under way.
+    private var budget = InlineResponder.answersPerRead
 
     /// Offers `answer` the requests for `path` (the request target's path, exactly:
     /// anything else passes on untouched).
@@ -53,9 +72,12 @@ public final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandle
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if passedOn == 0, mayAnswer(head) {
+            // Never two held heads: the decoder ends each request before the next.
+            if let earlier = held { passOn(earlier, context: context) }
+            if passedOn == 0, budget > 0, !closing, context.channel.isWritable, mayAnswer(head) {
                 held = head
             } else {
+                if Self.asksToClose(head) { closing = true }
                 passedOn += 1
                 context.fireChannelRead(data)
             }
@@ -69,6 +91,7 @@ public final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandle
                 passOn(head, context: context)
                 return context.fireChannelRead(data)
             }
+            budget -= 1
             response.headerFields[.date] = HTTPDate.now()
             context.write(wrapOutboundOut(.head(response)), promise: nil)
             context.write(wrapOutboundOut(.end(nil)), promise: nil)
@@ -77,6 +100,7 @@ public final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
+        budget = Self.answersPerRead
         if unflushed {
             unflushed = false
             context.flush()
@@ -84,8 +108,17 @@ public final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandle
         context.fireChannelReadComplete()
     }
 
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .outputClosed? = event as? ChannelEvent { closing = true }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), passedOn > 0 { passedOn -= 1 }
+        switch unwrapOutboundIn(data) {
+        case .head(let response) where response.headerFields[.connection]?.lowercased() == "close": closing = true
+        case .end where passedOn > 0: passedOn -= 1
+        default: break
+        }
         context.write(data, promise: promise)
     }
 
@@ -105,11 +138,19 @@ public final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandle
         if let length = fields[values: .contentLength].first, fields[values: .contentLength].count > 1 || length != "0" {
             return false
         }
-        return !fields[values: .connection].contains { value in
+        return !Self.asksToClose(head)
+    }
+
+    /// `Connection: close`, in any of the header's values.
+    private static func asksToClose(_ head: HTTPRequest) -> Bool {
+        head.headerFields[values: .connection].contains { value in
             value.split(separator: ",").contains { $0.filter { $0 != " " && $0 != "\t" }.lowercased() == "close" }
         }
     }
 }
+
+@available(*, unavailable)
+extension InlineResponder: Sendable {}
 
 /// The `Date` header's value (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`),
 /// formatted once a second.

@@ -35,7 +35,7 @@ struct ConnectionLimitTests {
             }()
             // Bounded: 40 bytes at most (8 s), far beyond the 1 s deadline and within the body.
             let sent = try await slow.trickle()
-            let held = slow.closedAt.map { $0 - started }
+            let held = await slow.recordedClose().map { $0 - started }
             await slow.close()
             #expect(try await answeredMeanwhile == 200, "another client's /healthz while the body trickled")
             #expect(held != nil, "the trickling connection was still open after \(sent) body bytes")
@@ -71,7 +71,7 @@ struct ConnectionLimitTests {
                     continue
                 }
                 let sent = try await client.trickle()
-                let held = client.closedAt.map { $0 - started }
+                let held = await client.recordedClose().map { $0 - started }
                 await client.close()
                 #expect(held != nil, "the trickling connection was still open after \(sent) body bytes")
                 if let held {
@@ -90,7 +90,7 @@ struct ConnectionLimitTests {
             let started = ContinuousClock.now
             try await slow.send("GET / HTTP/1.1\r\nHost: login.localhost:8080\r\nX-Slow: ")
             let sent = try await slow.trickle()
-            let held = slow.closedAt.map { $0 - started }
+            let held = await slow.recordedClose().map { $0 - started }
             await slow.close()
             #expect(held != nil, "the trickling connection was still open after \(sent) header bytes")
             if let held { #expect(held < .seconds(Self.requestTimeout + Self.margin), "held for \(held)") }
@@ -206,9 +206,11 @@ final class RawClient: Sendable {
     private let received: Received
     private let closed = Mutex<ContinuousClock.Instant?>(nil)
 
-    static func connect(port: Int) async throws -> RawClient {
+    /// A connection to `port`; with `reading` false nothing is read until ``startReading()``.
+    static func connect(port: Int, reading: Bool = true) async throws -> RawClient {
         let received = Received()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.autoRead, value: reading)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(received: received)) }
             }
@@ -225,14 +227,39 @@ final class RawClient: Sendable {
     /// When the connection closed (by either side), as the client's event loop saw it.
     var closedAt: ContinuousClock.Instant? { closed.withLock { $0 } }
 
+    /// ``closedAt`` once it is known: the channel is seen inactive a moment before its
+    /// close callback records the time, a moment a busy machine stretches. Nil while open.
+    func recordedClose() async -> ContinuousClock.Instant? {
+        for _ in 0..<200 {
+            if let at = closedAt { return at }
+            if isOpen { return nil }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return closedAt
+    }
+
     /// Whether the server has not closed the connection (as far as this client knows).
     var isOpen: Bool { channel.isActive }
 
     /// Everything received so far, as text.
     var receivedText: String { received.text }
 
+    /// How many bytes have been received so far.
+    var receivedCount: Int { received.count }
+
     func send(_ text: String) async throws {
         try await channel.writeAndFlush(ByteBuffer(string: text)).get()
+    }
+
+    /// Sends `text` without waiting for it to be written (a peer that stops reading may
+    /// never take all of it).
+    func sendWithoutWaiting(_ text: String) {
+        channel.writeAndFlush(ByteBuffer(string: text), promise: nil)
+    }
+
+    /// Starts reading, for a connection made with `reading` false.
+    func startReading() async throws {
+        try await channel.setOption(.autoRead, value: true).get()
     }
 
     /// Sends a byte every 200 ms while the connection is open, 40 at most (8 s, far

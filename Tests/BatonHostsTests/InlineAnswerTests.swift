@@ -20,6 +20,14 @@ struct InlineForwardAuthTests {
             + "Cookie: __Host-baton_session=\(cookie)\r\n\(extra)\r\n"
     }
 
+    /// Caches that outlive every test's steps: whether a request is answered inline then
+    /// depends on the rules alone, not on how busy the machine is.
+    static var options: TestHosts.Options {
+        var options = TestHosts.Options()
+        options.sessionCacheLifetime = .seconds(120)
+        return options
+    }
+
     /// A signed-in session's cookie, read once through `/sso/auth` so that the gate holds it.
     static func cachedSession(_ hosts: TestHosts) async throws -> String {
         let browser = try await hosts.signedInBrowser()
@@ -30,7 +38,7 @@ struct InlineForwardAuthTests {
 
     @Test("the inline answer is the router's answer: same status and headers but Date; Connection: close goes to the router")
     func sameAnswer() async throws {
-        try await TestHosts.run { hosts in
+        try await TestHosts.run(options: Self.options) { hosts in
             let cookie = try await Self.cachedSession(hosts)
             let client = try await RawClient.connect(port: hosts.ports["dashboard"]!)
             defer { Task { await client.close() } }
@@ -45,14 +53,14 @@ struct InlineForwardAuthTests {
             #expect(inline.header("Cache-Control") == "no-store")
             #expect(inline.header("Date") != nil)
             #expect(routed.status == inline.status)
-            #expect(routed.fields.filter { $0.name != "date" } == inline.fields.filter { $0.name != "date" })
+            #expect(routed.lines(except: ["date"]) == inline.lines(except: ["date"]))
             #expect(routed.body.isEmpty && inline.body.isEmpty)
         }
     }
 
     @Test("pipelined behind a request the router answers, the check's answer comes second")
     func pipelinedOrder() async throws {
-        try await TestHosts.run { hosts in
+        try await TestHosts.run(options: Self.options) { hosts in
             let cookie = try await Self.cachedSession(hosts)
             let client = try await RawClient.connect(port: hosts.ports["dashboard"]!)
             defer { Task { await client.close() } }
@@ -74,7 +82,7 @@ struct InlineForwardAuthTests {
 
     @Test("a check with a body, an unknown cookie or a failing group rule goes to the router and gets its answer")
     func otherChecksGoToTheRouter() async throws {
-        try await TestHosts.run { hosts in
+        try await TestHosts.run(options: Self.options) { hosts in
             let cookie = try await Self.cachedSession(hosts)
             let client = try await RawClient.connect(port: hosts.ports["dashboard"]!)
             defer { Task { await client.close() } }
@@ -89,12 +97,15 @@ struct InlineForwardAuthTests {
             #expect(refused.first?.status == 403)
             #expect(refused.first?.header("Baton-Error") == "not_permitted")
             #expect(hosts.inlineAnswers["dashboard"]!.value == before)
+            // The same connection's next check is answered inline.
+            #expect(try await client.exchange(Self.check(cookie: cookie)).first?.status == 200)
+            #expect(hosts.inlineAnswers["dashboard"]!.value == before + 1)
         }
     }
 
     @Test("inline answers are counted in baton_forward_auth_checks_total like the router's")
     func counted() async throws {
-        try await TestHosts.run { hosts in
+        try await TestHosts.run(options: Self.options) { hosts in
             let cookie = try await Self.cachedSession(hosts)
             let metrics = hosts.browser()
             func okCount() async throws -> Double? {
@@ -125,17 +136,17 @@ struct InlineForwardAuthTests {
     @Test("a connection busy with inline answers only is not closed by the idle timeout; an idle one is")
     func idleTimeoutSeesInlineAnswers() async throws {
         let count = TestHosts.InlineAnswerCount()
-        try await ConnectionLimitTests.serve(idleTimeout: .milliseconds(1500), inline: Self.probe(count)) { port in
+        try await ConnectionLimitTests.serve(idleTimeout: .milliseconds(2500), inline: Self.probe(count)) { port in
             let client = try await RawClient.connect(port: port)
             defer { Task { await client.close() } }
-            // 5 s of answers, one every 250 ms: over three times the idle timeout.
-            for _ in 0..<20 {
+            // 6 s of answers, one every 250 ms: over twice the idle timeout.
+            for _ in 0..<24 {
                 #expect(try await client.exchange(Self.probeRequest).first?.status == 204)
                 try await Task.sleep(for: .milliseconds(250))
             }
             #expect(client.isOpen, "the busy connection was closed")
-            #expect(count.value == 20, "every answer was inline")
-            #expect(await client.waitUntilClosed(within: .seconds(5)) != nil, "the idle connection was never closed")
+            #expect(count.value == 24, "every answer was inline")
+            #expect(await client.waitUntilClosed(within: .seconds(8)) != nil, "the idle connection was never closed")
         }
     }
 
@@ -155,6 +166,27 @@ struct InlineForwardAuthTests {
             // Once the router is done, the next /probe on the connection is inline again.
             #expect(try await client.exchange(Self.probeRequest).first?.status == 204)
             #expect(count.value == 2)
+        }
+    }
+
+    /// NIO's HTTP decoder (llhttp) already yields nothing after a request that asks to
+    /// close, so this holds without ``InlineResponder``'s own `closing` flag too (checked:
+    /// it passes with the flag removed); `InlineResponderTests` pins the flag itself.
+    @Test("behind a request that asks to close the connection nothing more is answered, inline or not")
+    func nothingAfterClose() async throws {
+        let count = TestHosts.InlineAnswerCount()
+        try await ConnectionLimitTests.serve(inline: Self.probe(count)) { port in
+            let client = try await RawClient.connect(port: port)
+            defer { Task { await client.close() } }
+            let closing = "GET /healthz HTTP/1.1\r\nHost: login.localhost:8080\r\nConnection: close\r\n\r\n"
+            // Pipelined behind it, and then sent after its answer, while the server has only
+            // closed its side of the connection.
+            let responses = try await client.exchange(closing + Self.probeRequest, count: 2)
+            #expect(responses.map(\.status) == [200])
+            try? await client.send(Self.probeRequest)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(RawResponse.parse(client.receivedText).count == 1, "an answer came after the close")
+            #expect(count.value == 0)
         }
     }
 
@@ -181,6 +213,11 @@ struct RawResponse {
 
     func header(_ name: String) -> String? {
         fields.first { $0.name == name.lowercased() }?.value
+    }
+
+    /// `name: value` for every field but those named in `except`, in order.
+    func lines(except names: Set<String>) -> [String] {
+        fields.filter { !names.contains($0.name) }.map { "\($0.name): \($0.value)" }
     }
 
     /// The complete responses at the start of `text` (a body by `Content-Length` only).
@@ -223,12 +260,6 @@ extension RawClient {
     }
 }
 
-extension Array where Element == (name: String, value: String) {
-    static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0.name == $1.name && $0.value == $1.value }
-    }
-}
-
 /// `/handoff` minted on the login host's event loop when memory alone allows it: the
 /// same 302 as the router's, a token that redeems like any other, and never before the
 /// handoff to that relying party is recorded.
@@ -252,57 +283,48 @@ struct InlineHandoffTests {
 
     @Test("the inline 302 is the router's: same headers but Date and the token; Connection: close goes to the router")
     func sameAnswer() async throws {
-        try await TestHosts.run { hosts in
+        try await TestHosts.run(options: InlineForwardAuthTests.options) { hosts in
             let browser = try await hosts.signedInBrowser()
             let count = hosts.inlineAnswers["login"]!
-            // The login session stays a second in the cache: on a busy machine, try again.
-            for attempt in 1...3 {
-                let (target, cookie) = try await Self.handoffRequest(hosts, browser)
-                let client = try await RawClient.connect(port: hosts.ports["login"]!)
-                defer { Task { await client.close() } }
-                let before = count.value
-                let inline = try #require(try await client.exchange(Self.get(target, cookie: cookie)).first)
-                guard count.value == before + 1 else {
-                    #expect(attempt < 3, "the handoff was never answered inline")
-                    continue
-                }
-                let routed = try #require(try await client.exchange(Self.get(target, cookie: cookie, extra: "Connection: close\r\n")).first)
-                #expect(count.value == before + 1, "a Connection: close handoff goes to the router")
-                #expect(inline.status == 302 && routed.status == 302)
-                let tokenAt = try #require(inline.header("Location")?.range(of: "token="))
-                let inlineLocation = try #require(inline.header("Location"))
-                let routedLocation = try #require(routed.header("Location"))
-                #expect(routedLocation.hasPrefix(inlineLocation[..<tokenAt.upperBound]))
-                #expect(routedLocation != inlineLocation, "two mints, two tokens")
-                let ignored: Set<String> = ["date", "location"]
-                #expect(routed.fields.filter { !ignored.contains($0.name) } == inline.fields.filter { !ignored.contains($0.name) })
-                #expect(inline.header("Cache-Control") == "no-store")
-                return
-            }
+            let (target, cookie) = try await Self.handoffRequest(hosts, browser)
+            let client = try await RawClient.connect(port: hosts.ports["login"]!)
+            defer { Task { await client.close() } }
+            let before = count.value
+            let inline = try #require(try await client.exchange(Self.get(target, cookie: cookie)).first)
+            #expect(count.value == before + 1, "the handoff was answered inline")
+            let routed = try #require(try await client.exchange(Self.get(target, cookie: cookie, extra: "Connection: close\r\n")).first)
+            #expect(count.value == before + 1, "a Connection: close handoff goes to the router")
+            #expect(inline.status == 302 && routed.status == 302)
+            let inlineLocation = try #require(inline.header("Location"))
+            let routedLocation = try #require(routed.header("Location"))
+            let tokenAt = try #require(inlineLocation.range(of: "token="))
+            #expect(routedLocation.hasPrefix(inlineLocation[..<tokenAt.upperBound]))
+            #expect(routedLocation != inlineLocation, "two mints, two tokens")
+            #expect(routed.lines(except: ["date", "location"]) == inline.lines(except: ["date", "location"]))
+            #expect(inline.header("Cache-Control") == "no-store")
         }
     }
 
     @Test("an inline token redeems like any: sign-ins again at once are minted inline and end signed in")
     func inlineTokensRedeem() async throws {
-        try await TestHosts.run { hosts in
+        try await TestHosts.run(options: InlineForwardAuthTests.options) { hosts in
             let browser = try await hosts.signedInBrowser()
             let count = hosts.inlineAnswers["login"]!
-            let before = count.value
-            for _ in 0..<5 {
+            for round in 1...3 {
+                let before = count.value
                 await browser.jar.remove("__Host-baton_session", host: "dashboard.localhost")
                 let trace = try await browser.signIn(rpOrigin: TestHosts.dashboardOrigin, username: "", password: "")
+                #expect(count.value == before + 1, "sign-in \(round) was not minted inline")
                 #expect(trace.final.status == 200, "ended at \(trace.final.url) with \(trace.final.status)")
                 #expect(trace.callbackURL != nil)
                 #expect(await browser.jar.value("__Host-baton_session", host: "dashboard.localhost") != nil)
-                if count.value > before { break }
             }
-            #expect(count.value > before, "no handoff was minted inline")
         }
     }
 
     @Test("the first handoff to another relying party is recorded before its token: the router mints it, and it redeems")
     func firstHandoffToAClientIsRecorded() async throws {
-        try await TestHosts.run { hosts in
+        try await TestHosts.run(options: InlineForwardAuthTests.options) { hosts in
             let browser = try await hosts.signedInBrowser()
             let count = hosts.inlineAnswers["login"]!
             let before = count.value
@@ -310,12 +332,16 @@ struct InlineHandoffTests {
             let trace = try await browser.signIn(rpOrigin: TestHosts.reportsOrigin, username: "", password: "")
             #expect(trace.final.status == 200, "ended at \(trace.final.url) with \(trace.final.status)")
             #expect(count.value == before, "minted inline before the handoff was recorded")
+            // Recorded now: the next sign-in there is minted inline.
+            await browser.jar.remove("__Host-baton_session", host: "reports.localhost")
+            #expect(try await browser.signIn(rpOrigin: TestHosts.reportsOrigin, username: "", password: "").final.status == 200)
+            #expect(count.value == before + 1)
         }
     }
 
     @Test("bad parameters, no session and HEAD go to the router and get its answers")
     func otherRequestsGoToTheRouter() async throws {
-        try await TestHosts.run { hosts in
+        try await TestHosts.run(options: InlineForwardAuthTests.options) { hosts in
             let browser = try await hosts.signedInBrowser()
             let (target, cookie) = try await Self.handoffRequest(hosts, browser)
             let client = try await RawClient.connect(port: hosts.ports["login"]!)
@@ -332,6 +358,9 @@ struct InlineHandoffTests {
             let head = try await client.exchange("HEAD \(target) HTTP/1.1\r\nHost: login.localhost:8080\r\nCookie: __Host-baton_login=\(cookie)\r\n\r\n")
             #expect(head.first?.status == 405)
             #expect(count.value == before)
+            // The same connection's next valid handoff is minted inline.
+            #expect(try await client.exchange(Self.get(target, cookie: cookie)).first?.status == 302)
+            #expect(count.value == before + 1)
         }
     }
 }

@@ -62,7 +62,8 @@ extension ReadinessTests {
                 #expect(refused.status == 503, "\(mode)")
                 #expect(refused.batonError == "store_unavailable", "\(mode)")
                 #expect(refused.body == "store_unavailable\n", "\(mode)")
-                #expect(elapsed < .milliseconds(2500), "\(mode): \(elapsed)")
+                // The probe's 2 s, and room for a machine the whole suite keeps busy.
+                #expect(elapsed < .milliseconds(3000), "\(mode): \(elapsed)")
                 let head = try await browser.request("HEAD", url)
                 #expect(head.status == 503, "\(mode)")
                 #expect(head.batonError == "store_unavailable", "\(mode)")

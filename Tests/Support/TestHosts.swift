@@ -7,13 +7,13 @@ import BatonServer
 import BatonWeb
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import Logging
 import ServiceLifecycle
 import Synchronization
 
 /// A login host and the two demo relying parties (`dashboard`, `reports`), each on
-/// its own real socket (`.live`, port 0, 127.0.0.1), over stores opened by the store
+/// its own real socket on 127.0.0.1, served as `baton serve` serves them
+/// (`HostAssembly.application`, inline answers included), over stores opened by the store
 /// factory (real SQLite files in a temporary folder unless ``Options/storeLocation``
 /// says otherwise), with an injectable clock. Browsers connect to 127.0.0.1 and send
 /// the public `*.localhost` names as `Host`.
@@ -104,6 +104,9 @@ public struct TestHosts: Sendable {
         public var dashboardAllowedGroups: [String] = []
         /// The relying parties' connection bounds (`baton serve`'s defaults).
         public var rpConnections = ConnectionSettings()
+        /// How long a session read from a store answers from memory, on every host
+        /// (`baton serve`: a second). Longer takes timing out of a test's steps.
+        public var sessionCacheLifetime: Duration = .seconds(1)
 
         /// Defaults.
         public init() {}
@@ -154,7 +157,8 @@ public struct TestHosts: Sendable {
                 jwksMaxAge: options.jwksMaxAge, metricsToken: metricsToken),
             store: loginStore, keyRing: ring, keyFile: directory + "/keys.json", pages: pages, hasher: hasher, clock: clock,
             logger: logger,
-            handoffRequests: options.handoffRequests?(ClientRegistry(clients)), logoutHTTP: backChannelHTTP)
+            handoffRequests: options.handoffRequests?(ClientRegistry(clients)), logoutHTTP: backChannelHTTP,
+            sessionCacheLifetime: options.sessionCacheLifetime)
         let http = Browser.makeHTTPClient()
         let dispatcher = Task { await login.logoutDispatcher?.run() }
         defer { dispatcher.cancel() }
@@ -182,14 +186,14 @@ public struct TestHosts: Sendable {
                                 revalidateInterval: options.revalidateInterval,
                                 allowedGroups: id == "dashboard" ? options.dashboardAllowedGroups : [], metricsToken: metricsToken),
                             store: store, keys: keys, directory: backChannel, pages: pages, clock: clock, logger: logger,
-                            redeemer: id == "dashboard" ? options.dashboardRedeemer?(parts) : options.reportsRedeemer?(parts))
+                            redeemer: id == "dashboard" ? options.dashboardRedeemer?(parts) : options.reportsRedeemer?(parts),
+                            sessionCacheLifetime: options.sessionCacheLifetime)
                     }
                     let dashboard = relyingParty(
                         "dashboard", "Dashboard", dashboardOrigin, options.dashboardStoreOverride?(dashboardStore) ?? dashboardStore)
                     let reports = relyingParty("reports", "Reports", reportsOrigin, reportsStore)
-                    // The relying parties listen on ports chosen before the login host was
-                    // built (HummingbirdTesting's `.live` would pick its own), on 127.0.0.1.
-                    // Served as `baton serve` serves them, `/sso/auth` answered inline where it can be.
+                    // Every host listens on a port chosen before the login host was built
+                    // (it must know where to send back-channel logouts), on 127.0.0.1.
                     let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
                     let inlineAnswers = ["login": InlineAnswerCount(), "dashboard": InlineAnswerCount(), "reports": InlineAnswerCount()]
                     func counted(_ inline: (path: String, answer: InlineResponder.Answer), _ id: String) -> (
@@ -318,13 +322,13 @@ extension RelyingPartyHost {
     init(
         pinning algorithm: SigningAlgorithm, configuration: RelyingPartyConfiguration, store: any RelyingPartyStore & StoreProbe,
         keys: TrustedKeySet, directory: any LoginSessionDirectory, pages: Pages, clock: any BatonClock, logger: Logger?,
-        redeemer: (any HandoffRedeeming)?
+        redeemer: (any HandoffRedeeming)?, sessionCacheLifetime: Duration
     ) {
         var configuration = configuration
         configuration.algorithm = algorithm
         self.init(
             configuration: configuration, store: store, keys: keys, directory: directory, pages: pages, clock: clock, logger: logger,
-            redeemer: redeemer)
+            redeemer: redeemer, sessionCacheLifetime: sessionCacheLifetime)
     }
 }
 

@@ -51,6 +51,9 @@ public final class SigningKeySource: Sendable {
         var refresh: Task<SigningKeyRing, Never>?
         /// A failed reread was reported and no reread has succeeded since.
         var failing = false
+        /// A check of the key file, due when a caller that must not block asked, runs in
+        /// the background (file mode).
+        var fileCheckQueued = false
     }
 
     /// Keys from `ring`, reloaded from `file` whenever it changes.
@@ -133,14 +136,36 @@ public final class SigningKeySource: Sendable {
     /// The key that signs now.
     public func activeKey() async -> SigningKey { await currentRing().active(at: clock.now()) }
 
-    /// The key ``activeKey()`` would give at once, or nil when it would first wait for a
-    /// reread of the store (the ring in hand is older than ``maximumAge``). For a caller
-    /// that must not wait: it then asks ``activeKey()``.
+    /// The key ``activeKey()`` would give, for a caller that must neither wait nor do
+    /// I/O on its thread (an event loop); nil when there is none to be had that way.
+    ///
+    /// - From a **store**: nil when the ring in hand is older than ``maximumAge``
+    ///   (``currentRing()`` would wait for the reread); the caller then asks ``activeKey()``.
+    /// - From a **key file**: the ring in hand; when the file is due for its check (a
+    ///   `stat`, and a read when it changed), that check runs in the background, so a
+    ///   change is picked up as soon as it would be by ``ring()``, give or take the
+    ///   moment the check takes.
     public func activeKeyInHand() -> SigningKey? {
-        guard store != nil else { return ring().active(at: clock.now()) }
-        let (ring, refresh, stale) = refreshInBackground()
-        if stale, refresh != nil { return nil }
-        return ring.active(at: clock.now())
+        let now = clock.now()
+        if store != nil {
+            let (ring, refresh, stale) = refreshInBackground()
+            if stale, refresh != nil { return nil }
+            return ring.active(at: now)
+        }
+        let checkInBackground = path != nil
+        let (ring, due) = state.withLock { state -> (SigningKeyRing, Bool) in
+            let checked = state.lastCheck.map { now >= $0 && now.timeIntervalSince($0) < checkInterval } ?? false
+            guard checkInBackground, !checked, !state.fileCheckQueued else { return (state.ring, false) }
+            state.fileCheckQueued = true
+            return (state.ring, true)
+        }
+        if due {
+            Task {
+                _ = self.ring()
+                self.state.withLock { $0.fileCheckQueued = false }
+            }
+        }
+        return ring.active(at: now)
     }
 
     /// The JWKS to publish now: pending, active and retiring keys.

@@ -28,13 +28,15 @@ public struct LoginService: Sendable {
     /// several relying parties) reads the store once. Ending a session here forgets it
     /// at once; one ended by another process (the CLI, a replica) is seen within a second,
     /// and a token minted meanwhile finds the session gone at the relying party's lookup.
-    private let cached = CachedLoginSessions()
+    private let cached: CachedLoginSessions
 
-    /// A service over `store`.
+    /// A service over `store`; a session read by cookie answers from memory for
+    /// `cacheLifetime` (tests lengthen it to take timing out of their steps).
     public init(
         store: any LoginHostStore, hasher: PasswordHasher, clock: any BatonClock, timeouts: Timeouts = Timeouts(),
-        throttle: (any SignInThrottling)? = nil
+        throttle: (any SignInThrottling)? = nil, cacheLifetime: Duration = CachedLoginSessions.defaultLifetime
     ) {
+        self.cached = CachedLoginSessions(lifetime: cacheLifetime)
         self.store = store
         self.hasher = hasher
         self.clock = clock
@@ -234,21 +236,24 @@ final class RecordedHandoffs: Sendable {
 }
 
 /// Login sessions by the hash of their cookie, each kept for ``lifetime``.
-final class CachedLoginSessions: Sendable {
-    static let lifetime: Duration = .seconds(1)
+public final class CachedLoginSessions: Sendable {
+    public static let defaultLifetime: Duration = .seconds(1)
     static let capacity = 50_000
+    let lifetime: Duration
     private let sessions = Mutex<[String: (session: LoginSession, readAt: ContinuousClock.Instant)]>([:])
+
+    init(lifetime: Duration) { self.lifetime = lifetime }
 
     func session(secretHash: String) -> LoginSession? {
         let now = ContinuousClock.now
-        guard let entry = sessions.withLock({ $0[secretHash] }), now - entry.readAt < Self.lifetime else { return nil }
+        guard let entry = sessions.withLock({ $0[secretHash] }), now - entry.readAt < lifetime else { return nil }
         return entry.session
     }
 
     func keep(_ session: LoginSession) {
         let now = ContinuousClock.now
         sessions.withLock { sessions in
-            if let entry = sessions[session.secretHash], now - entry.readAt < Self.lifetime {
+            if let entry = sessions[session.secretHash], now - entry.readAt < lifetime {
                 // Still fresh: keep when it was read, take what changed (a touch).
                 sessions[session.secretHash] = (session, entry.readAt)
                 return
