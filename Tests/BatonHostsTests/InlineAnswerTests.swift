@@ -131,14 +131,24 @@ struct InlineForwardAuthTests {
         })
     }
 
+    /// A login host answering `/probe` inline (``probe(_:)``) and one connection to it,
+    /// for `body`; both end with it.
+    static func withProbe(
+        idleTimeout: Duration = .seconds(30), _ body: @Sendable (RawClient, TestHosts.InlineAnswerCount) async throws -> Void
+    ) async throws {
+        let count = TestHosts.InlineAnswerCount()
+        try await ConnectionLimitTests.serve(idleTimeout: idleTimeout, inline: probe(count)) { port in
+            let client = try await RawClient.connect(port: port)
+            defer { Task { await client.close() } }
+            try await body(client, count)
+        }
+    }
+
     static let probeRequest = "GET /probe HTTP/1.1\r\nHost: login.localhost:8080\r\n\r\n"
 
     @Test("a connection busy with inline answers only is not closed by the idle timeout; an idle one is")
     func idleTimeoutSeesInlineAnswers() async throws {
-        let count = TestHosts.InlineAnswerCount()
-        try await ConnectionLimitTests.serve(idleTimeout: .milliseconds(2500), inline: Self.probe(count)) { port in
-            let client = try await RawClient.connect(port: port)
-            defer { Task { await client.close() } }
+        try await Self.withProbe(idleTimeout: .milliseconds(2500)) { client, count in
             // 6 s of answers, one every 250 ms: over twice the idle timeout.
             for _ in 0..<24 {
                 #expect(try await client.exchange(Self.probeRequest).first?.status == 204)
@@ -152,10 +162,7 @@ struct InlineForwardAuthTests {
 
     @Test("inline answers and the router's, pipelined in one write, come back in order")
     func pipelinedWithTheRouter() async throws {
-        let count = TestHosts.InlineAnswerCount()
-        try await ConnectionLimitTests.serve(inline: Self.probe(count)) { port in
-            let client = try await RawClient.connect(port: port)
-            defer { Task { await client.close() } }
+        try await Self.withProbe { client, count in
             let healthz = "GET /healthz HTTP/1.1\r\nHost: login.localhost:8080\r\n\r\n"
             let responses = try await client.exchange(
                 Self.probeRequest + healthz + Self.probeRequest + healthz + Self.probeRequest, count: 5)
@@ -174,10 +181,7 @@ struct InlineForwardAuthTests {
     /// it passes with the flag removed); `InlineResponderTests` pins the flag itself.
     @Test("behind a request that asks to close the connection nothing more is answered, inline or not")
     func nothingAfterClose() async throws {
-        let count = TestHosts.InlineAnswerCount()
-        try await ConnectionLimitTests.serve(inline: Self.probe(count)) { port in
-            let client = try await RawClient.connect(port: port)
-            defer { Task { await client.close() } }
+        try await Self.withProbe { client, count in
             let closing = "GET /healthz HTTP/1.1\r\nHost: login.localhost:8080\r\nConnection: close\r\n\r\n"
             // Pipelined behind it, and then sent after its answer, while the server has only
             // closed its side of the connection.
@@ -192,10 +196,7 @@ struct InlineForwardAuthTests {
 
     @Test("a request for another path, or one only starting with the inline path, goes to the router")
     func otherPathsGoToTheRouter() async throws {
-        let count = TestHosts.InlineAnswerCount()
-        try await ConnectionLimitTests.serve(inline: Self.probe(count)) { port in
-            let client = try await RawClient.connect(port: port)
-            defer { Task { await client.close() } }
+        try await Self.withProbe { client, count in
             for path in ["/probes", "/probe/x", "/healthz", "/probe?x=1"] {
                 _ = try await client.exchange("GET \(path) HTTP/1.1\r\nHost: login.localhost:8080\r\n\r\n")
             }
